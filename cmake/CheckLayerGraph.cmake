@@ -1,0 +1,55 @@
+cmake_minimum_required(VERSION 3.25)
+# Checks that the library targets follow the layer table of docs/architecture.md:
+#  1. each layer links only the layers (and third-party libraries) the table allows;
+#  2. the protocol layer neither includes nor links Asio/Beast, librdkafka or yaml-cpp;
+#  3. the built protocol archive holds no Asio symbol.
+# Run by ctest as build.layer_graph with -DBUILD_DIR=... -DSOURCE_DIR=...
+include(${BUILD_DIR}/layer_deps.cmake)
+
+set(ALLOWED_common   "spdlog::spdlog;fmt::fmt")
+set(ALLOWED_protocol "tiermirror_common")
+set(ALLOWED_net      "tiermirror_protocol;Boost::headers;OpenSSL::SSL;OpenSSL::Crypto;Threads::Threads")
+set(ALLOWED_pipeline "tiermirror_net;tiermirror_protocol;PkgConfig::ZSTD;PkgConfig::LZ4;ZLIB::ZLIB;PkgConfig::SNAPPY")
+set(ALLOWED_control  "tiermirror_common;PkgConfig::RDKAFKA")
+set(ALLOWED_audit    "tiermirror_protocol;tiermirror_net")
+set(ALLOWED_config   "tiermirror_common;yaml-cpp")
+set(ALLOWED_metrics  "tiermirror_common;prometheus-cpp::core;Boost::headers;Threads::Threads")
+set(ALLOWED_app      "tiermirror_pipeline;tiermirror_control;tiermirror_audit;tiermirror_config;tiermirror_metrics;tiermirror_net;tiermirror_protocol;tiermirror_common;CLI11::CLI11;nlohmann_json::nlohmann_json;PkgConfig::RDKAFKA")
+
+set(failures "")
+foreach(layer IN LISTS LAYERS)
+  if(NOT DEFINED ALLOWED_${layer})
+    list(APPEND failures "layer ${layer} is not in the layer table")
+    continue()
+  endif()
+  foreach(dep IN LISTS DEPS_${layer})
+    if(NOT dep IN_LIST ALLOWED_${layer})
+      list(APPEND failures "tiermirror_${layer} links ${dep}, which the layer table does not allow")
+    endif()
+  endforeach()
+endforeach()
+
+file(GLOB_RECURSE protocol_files ${SOURCE_DIR}/src/protocol/* ${SOURCE_DIR}/include/tiermirror/protocol/*)
+foreach(f IN LISTS protocol_files)
+  file(STRINGS ${f} hits REGEX "#include *[<\"](boost/asio|boost/beast|librdkafka|yaml-cpp)")
+  if(hits)
+    list(APPEND failures "${f} includes I/O or foreign-layer headers: ${hits}")
+  endif()
+endforeach()
+
+if(TYPE_protocol STREQUAL "STATIC_LIBRARY")
+  find_program(NM nm)
+  set(archive ${BUILD_DIR}/libtiermirror_protocol.a)
+  if(NM AND EXISTS ${archive})
+    execute_process(COMMAND ${NM} -C ${archive} OUTPUT_VARIABLE syms ERROR_QUIET)
+    if(syms MATCHES "boost::asio|rd_kafka_")
+      list(APPEND failures "libtiermirror_protocol.a contains Asio or librdkafka symbols")
+    endif()
+  endif()
+endif()
+
+if(failures)
+  list(JOIN failures "\n  " msg)
+  message(FATAL_ERROR "layer graph check failed:\n  ${msg}")
+endif()
+message(STATUS "layer graph follows the layer table (${LAYERS})")

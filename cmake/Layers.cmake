@@ -1,0 +1,37 @@
+# tiermirror_layer(NAME DEPS ...): the library of one layer, built from src/NAME/*.cc
+# with public headers in include/tiermirror/NAME/. A layer with no sources yet is an
+# INTERFACE library, so the target graph is always the full layer table.
+function(tiermirror_layer name)
+  cmake_parse_arguments(L "" "" "DEPS" ${ARGN})
+  file(GLOB srcs CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/src/${name}/*.cc)
+  set(target tiermirror_${name})
+  if(srcs)
+    add_library(${target} STATIC ${srcs})
+    target_include_directories(${target} PUBLIC ${PROJECT_SOURCE_DIR}/include)
+    target_link_libraries(${target} PUBLIC ${L_DEPS})
+  else()
+    add_library(${target} INTERFACE)
+    target_include_directories(${target} INTERFACE ${PROJECT_SOURCE_DIR}/include)
+    target_link_libraries(${target} INTERFACE ${L_DEPS})
+  endif()
+  add_library(tiermirror::${name} ALIAS ${target})
+  set_property(GLOBAL APPEND PROPERTY TIERMIRROR_LAYERS ${name})
+endfunction()
+
+# Writes each layer's direct dependencies to layer_deps.cmake in the build tree, for
+# cmake/CheckLayerGraph.cmake to compare with the layer table.
+function(tiermirror_write_layer_deps)
+  get_property(layers GLOBAL PROPERTY TIERMIRROR_LAYERS)
+  set(out "")
+  foreach(layer IN LISTS layers)
+    get_target_property(type tiermirror_${layer} TYPE)
+    if(type STREQUAL "INTERFACE_LIBRARY")
+      get_target_property(deps tiermirror_${layer} INTERFACE_LINK_LIBRARIES)
+    else()
+      get_target_property(deps tiermirror_${layer} LINK_LIBRARIES)
+    endif()
+    string(APPEND out "set(DEPS_${layer} \"${deps}\")\nset(TYPE_${layer} \"${type}\")\n")
+  endforeach()
+  string(APPEND out "set(LAYERS \"${layers}\")\n")
+  file(WRITE ${PROJECT_BINARY_DIR}/layer_deps.cmake "${out}")
+endfunction()

@@ -1,0 +1,54 @@
+#include "tiermirror/common/errors.h"
+
+#include <gtest/gtest.h>
+
+#include "tiermirror/common/result.h"
+#include "tiermirror/common/strong_types.h"
+
+namespace tiermirror {
+namespace {
+
+TEST(KafkaErrc, NamesFollowKafka) {
+  EXPECT_EQ(kafka_error_name(6), "NOT_LEADER_OR_FOLLOWER");
+  EXPECT_EQ(kafka_error_name(87), "INVALID_RECORD");
+  EXPECT_EQ(kafka_error_name(-1), "UNKNOWN_SERVER_ERROR");
+  EXPECT_EQ(std::error_code(kafka_errc::message_too_large).message(), "MESSAGE_TOO_LARGE");
+  EXPECT_EQ(std::error_code(make_error_code(static_cast<kafka_errc>(999))).message(), "UNKNOWN_ERROR_CODE_999");
+}
+
+TEST(KafkaErrc, ComparesAsErrorCode) {
+  std::error_code ec = kafka_errc::not_leader_or_follower;
+  EXPECT_EQ(ec, kafka_errc::not_leader_or_follower);
+  EXPECT_NE(ec, kafka_errc::leader_not_available);
+  EXPECT_NE(ec, errc::truncated);
+}
+
+TEST(KafkaErrc, RetriableClassification) {
+  EXPECT_TRUE(is_retriable(kafka_errc::not_leader_or_follower));
+  EXPECT_TRUE(is_retriable(kafka_errc::request_timed_out));
+  EXPECT_FALSE(is_retriable(kafka_errc::topic_authorization_failed));
+  EXPECT_FALSE(is_retriable(kafka_errc::invalid_record));
+  EXPECT_TRUE(needs_metadata_refresh(kafka_errc::unknown_topic_or_partition));
+  EXPECT_FALSE(needs_metadata_refresh(kafka_errc::message_too_large));
+}
+
+TEST(Result, HoldsValueOrError) {
+  Result<int> a = 5;
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(*a, 5);
+  Result<int> b = errc::truncated;
+  ASSERT_FALSE(b.ok());
+  EXPECT_EQ(b.error(), errc::truncated);
+}
+
+TEST(StrongTypes, OffsetsAreDistinctTypes) {
+  static_assert(!std::is_convertible_v<SourceOffset, TargetOffset>);
+  static_assert(!std::is_convertible_v<int64_t, SourceOffset>);
+  SourceOffset s{10};
+  EXPECT_LT(s, SourceOffset{11});
+  TopicPartition tp{"t", 3};
+  EXPECT_EQ(tp.str(), "t-3");
+}
+
+}  // namespace
+}  // namespace tiermirror
