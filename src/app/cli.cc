@@ -1,4 +1,119 @@
 #include "tiermirror/app/cli.h"
+
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+
+#include "tiermirror/app/commands.h"
+#include "tiermirror/app/version.h"
+#include "tiermirror/common/log.h"
+
 namespace tiermirror::app {
-int run_cli(int, char**) { return 0; }
+namespace {
+
+constexpr int kUsageError = 2;
+
+std::string level_names() { return "trace, debug, info, warn, error"; }
+
+}  // namespace
+
+int run_cli(int argc, char** argv) {
+  CLI::App app{"tiermirror: identity-preserving Kafka mirror maker and tier replicator.\n"
+               "Moves each source partition's record batches to the same partition on the target, in order,\n"
+               "with their records sections byte-identical.",
+               "tiermirror"};
+  app.require_subcommand(1, 1);
+  app.fallthrough();  // global options (--log-level) may follow the command
+  app.footer("Run 'tiermirror COMMAND --help' for a command's options.");
+
+  std::string log_level = "info", log_format = "text";
+  app.add_option("--log-level", log_level, "Log level on stderr: " + level_names())
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
+  app.add_option("--log-format", log_format, "Log line format on stderr: text or json")
+      ->check(CLI::IsMember({"text", "json"}));
+
+  RunOptions run;
+  auto* run_cmd = app.add_subcommand("run", "Mirror the route a config file describes (until SIGTERM/SIGINT)");
+  run_cmd->add_option("--config,-c", run.config_path, "Route configuration (YAML)")->required();
+  run_cmd->add_flag("--until-caught-up", run.until_caught_up,
+                    "Exit 0 once every partition reached the source high watermark seen at start");
+
+  std::string validate_path;
+  auto* validate_cmd = app.add_subcommand("validate", "Check a config file and report every problem at once");
+  validate_cmd->add_option("--config,-c", validate_path, "Route configuration (YAML)")->required();
+
+  DemoOptions demo;
+  auto* demo_cmd = app.add_subcommand("demo", "Run tiermirror against in-process Kafka clusters (no broker needed)");
+  demo_cmd->add_flag("--serve", demo.serve,
+                     "Keep the in-process clusters up until interrupted and print their bootstrap addresses");
+  demo_cmd->add_option("--records", demo.records_per_codec, "Records produced per codec")
+      ->check(CLI::Range(1, 10000000));
+
+  ProbeOptions probe;
+  auto* probe_cmd = app.add_subcommand(
+      "probe", "Ask a broker directly: API versions, brokers, topics, leaders; with --topic/--partition, raw batch headers");
+  probe_cmd->add_option("--bootstrap,-b", probe.bootstrap, "HOST:PORT[,HOST:PORT...]")->required();
+  auto* topic_opt = probe_cmd->add_option("--topic,-t", probe.topic, "Topic whose batches to print");
+  probe_cmd->add_option("--partition,-p", probe.partition, "Partition whose batches to print")->needs(topic_opt);
+  topic_opt->needs("--partition");
+  probe_cmd->add_option("--offset,-o", probe.offset, "First offset to fetch (default: earliest)")->needs(topic_opt);
+  probe_cmd->add_option("--count,-n", probe.count, "How many batches to print (default 10)")
+      ->check(CLI::Range(1, 1000000))
+      ->needs(topic_opt);
+  probe_cmd->add_option("--timeout-ms", probe.timeout_ms, "Deadline of each request (default 10000)")
+      ->check(CLI::Range(100, 600000));
+
+  app.add_subcommand("version", "Print the version");
+  auto* help_cmd = app.add_subcommand("help", "Print this help, or a command's");
+  std::string help_topic;
+  help_cmd->add_option("command", help_topic, "Command to describe");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    std::cout << app.help();
+    return 0;
+  } catch (const CLI::CallForAllHelp&) {
+    std::cout << app.help("", CLI::AppFormatMode::All);
+    return 0;
+  } catch (const CLI::ParseError& e) {
+    // Usage errors (unknown command or flag, missing value): message and usage on stderr.
+    std::cerr << "tiermirror: " << e.what() << "\n\n";
+    const CLI::App* failing = &app;
+    for (auto* sub : app.get_subcommands())
+      if (sub->parsed()) failing = sub;
+    std::cerr << failing->help();
+    return kUsageError;
+  }
+
+  log::init(*log::parse_level(log_level), *log::parse_format(log_format));
+
+  if (run_cmd->parsed()) {
+    if (app.count("--log-level")) run.log_level = log_level;
+    return cmd_run(run);
+  }
+  if (validate_cmd->parsed()) return cmd_validate(validate_path);
+  if (demo_cmd->parsed()) return cmd_demo(demo);
+  if (probe_cmd->parsed()) return cmd_probe(probe);
+  if (app.got_subcommand("version")) {
+    std::cout << "tiermirror " << kVersion << "\n";
+    return 0;
+  }
+  if (help_cmd->parsed()) {
+    if (help_topic.empty()) {
+      std::cout << app.help();
+      return 0;
+    }
+    try {
+      std::cout << app.get_subcommand(help_topic)->help();
+      return 0;
+    } catch (const CLI::OptionNotFound&) {
+      std::cerr << "tiermirror: no command '" << help_topic << "'\n\n" << app.help();
+      return kUsageError;
+    }
+  }
+  std::cerr << app.help();
+  return kUsageError;
 }
+
+}  // namespace tiermirror::app

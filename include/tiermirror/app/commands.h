@@ -1,0 +1,34 @@
+#pragma once
+// The tiermirror commands, each returning the process exit status.
+// Exit statuses: 0 success, 1 the command's check failed (invalid config, failed proof),
+// 2 usage error, 3 a runtime failure (cannot reach a broker, ...).
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace tiermirror::app {
+
+struct RunOptions {
+  std::string config_path;
+  bool until_caught_up = false;
+  std::optional<std::string> log_level;
+};
+struct DemoOptions {
+  bool serve = false;
+  int records_per_codec = 2000;
+};
+struct ProbeOptions {
+  std::string bootstrap;
+  std::optional<std::string> topic;
+  std::optional<int32_t> partition;
+  std::optional<int64_t> offset;  // default: the partition's earliest offset
+  int count = 10;                 // batches to print
+  int timeout_ms = 10000;
+};
+
+int cmd_validate(const std::string& config_path);
+int cmd_run(const RunOptions& opts);
+int cmd_demo(const DemoOptions& opts);
+int cmd_probe(const ProbeOptions& opts);
+
+}  // namespace tiermirror::app

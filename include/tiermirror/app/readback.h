@@ -1,0 +1,25 @@
+#pragma once
+// Reads every batch of a partition (or topic) through the wire client, synchronously.
+// For the demo's proofs, `probe`-like summaries and the mock tests. Not the data path.
+#include <map>
+#include <string>
+#include <vector>
+
+#include "tiermirror/net/cluster.h"
+#include "tiermirror/pipeline/raw_fetch.h"
+#include "tiermirror/protocol/record_batch.h"
+
+namespace tiermirror::app {
+
+struct PartitionDump {
+  std::error_code ec;
+  std::vector<protocol::RecordBatchView> batches;  // each keeps its fetched buffer alive
+  int64_t high_watermark = -1;
+};
+
+/// Fetches [earliest, high watermark) of one partition. Retries leader moves a few times.
+PartitionDump read_partition(const std::shared_ptr<net::Cluster>& cluster, const TopicPartition& tp,
+                             pipeline::Isolation isolation = pipeline::Isolation::read_committed,
+                             net::Millis timeout = net::Millis(10000));
+
+}  // namespace tiermirror::app

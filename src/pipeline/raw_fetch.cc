@@ -1,0 +1,90 @@
+#include "tiermirror/pipeline/raw_fetch.h"
+
+#include "tiermirror/net/call.h"
+#include "tiermirror/protocol/messages/list_offsets.h"
+
+namespace tiermirror::pipeline {
+
+void list_offset(const std::shared_ptr<net::Cluster>& cluster, const TopicPartition& tp, int64_t timestamp,
+                 Isolation isolation, net::Millis timeout, std::function<void(std::error_code, int64_t)> handler) {
+  auto conn = cluster->leader_connection(tp.topic, tp.partition);
+  if (!conn) return handler(errc::no_leader, -1);
+  protocol::ListOffsetsRequest req;
+  req.isolation_level = static_cast<int8_t>(isolation);
+  req.topics.push_back({tp.topic, {{tp.partition, -1, timestamp}}});
+  net::call<protocol::ListOffsetsResponse>(
+      conn, std::move(req), timeout,
+      [cluster, tp, handler = std::move(handler)](std::error_code ec, protocol::ListOffsetsResponse resp, int16_t) {
+        if (ec) {
+          cluster->report_error(ec);
+          return handler(ec, -1);
+        }
+        for (const auto& t : resp.topics) {
+          if (t.name != tp.topic) continue;
+          for (const auto& p : t.partitions) {
+            if (p.partition_index != tp.partition) continue;
+            if (p.error_code != 0) {
+              std::error_code kec = make_error_code(static_cast<kafka_errc>(p.error_code));
+              cluster->report_error(kec);
+              return handler(kec, -1);
+            }
+            return handler({}, p.offset);
+          }
+        }
+        handler(errc::malformed, -1);  // the broker did not answer for our partition
+      });
+}
+
+void fetch_partition(const std::shared_ptr<net::Cluster>& cluster, const TopicPartition& tp, SourceOffset offset,
+                     const FetchOptions& opts, std::function<void(FetchedPartition)> handler) {
+  auto conn = cluster->leader_connection(tp.topic, tp.partition);
+  if (!conn) {
+    FetchedPartition out;
+    out.ec = errc::no_leader;
+    return handler(std::move(out));
+  }
+  protocol::FetchRequest req;
+  req.max_wait_ms = opts.max_wait_ms;
+  req.min_bytes = 1;
+  req.max_bytes = opts.max_bytes;
+  req.isolation_level = static_cast<int8_t>(opts.isolation);
+  protocol::FetchRequest::Partition p;
+  p.partition_index = tp.partition;
+  p.fetch_offset = offset.value();
+  p.partition_max_bytes = opts.max_bytes;
+  req.topics.push_back({tp.topic, {p}});
+  net::call<protocol::FetchResponse>(
+      conn, std::move(req), opts.timeout,
+      [cluster, tp, offset, handler = std::move(handler)](std::error_code ec, protocol::FetchResponse resp,
+                                                          int16_t version) {
+        FetchedPartition out;
+        out.fetch_version = version;
+        if (!ec && resp.error_code != 0) ec = make_error_code(static_cast<kafka_errc>(resp.error_code));
+        if (ec) {
+          cluster->report_error(ec);
+          out.ec = ec;
+          return handler(std::move(out));
+        }
+        for (auto& t : resp.topics) {
+          if (t.name != tp.topic) continue;
+          for (auto& part : t.partitions) {
+            if (part.partition_index != tp.partition) continue;
+            out.high_watermark = part.high_watermark;
+            out.last_stable_offset = part.last_stable_offset;
+            out.log_start_offset = part.log_start_offset;
+            out.aborted_transactions = std::move(part.aborted_transactions);
+            if (part.error_code != 0) {
+              out.ec = make_error_code(static_cast<kafka_errc>(part.error_code));
+              cluster->report_error(out.ec);
+              return handler(std::move(out));
+            }
+            out.split = protocol::split_record_set(part.records, offset);
+            return handler(std::move(out));
+          }
+        }
+        out.ec = errc::malformed;
+        handler(std::move(out));
+      });
+}
+
+}  // namespace tiermirror::pipeline

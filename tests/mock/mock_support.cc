@@ -1,0 +1,76 @@
+#include "mock_support.h"
+
+#include <stdexcept>
+
+namespace tiermirror::test {
+
+std::vector<ConsumedRecord> consume_partition(const std::string& bootstrap, const std::string& topic,
+                                              int32_t partition) {
+  char err[512];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  auto set = [&](const char* k, const char* v) {
+    if (rd_kafka_conf_set(conf, k, v, err, sizeof err) != RD_KAFKA_CONF_OK) throw std::runtime_error(err);
+  };
+  set("bootstrap.servers", bootstrap.c_str());
+  set("group.id", "tiermirror-test-reader");
+  set("enable.auto.commit", "false");
+  set("enable.partition.eof", "true");
+  set("isolation.level", "read_committed");
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
+  if (!rk) throw std::runtime_error(err);
+  std::unique_ptr<rd_kafka_t, void (*)(rd_kafka_t*)> guard(rk, [](rd_kafka_t* r) {
+    rd_kafka_consumer_close(r);
+    rd_kafka_destroy(r);
+  });
+  auto* parts = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_add(parts, topic.c_str(), partition)->offset = RD_KAFKA_OFFSET_BEGINNING;
+  rd_kafka_assign(rk, parts);
+  rd_kafka_topic_partition_list_destroy(parts);
+  std::vector<ConsumedRecord> out;
+  for (int idle = 0; idle < 100;) {
+    rd_kafka_message_t* m = rd_kafka_consumer_poll(rk, 100);
+    if (!m) {
+      ++idle;
+      continue;
+    }
+    std::unique_ptr<rd_kafka_message_t, void (*)(rd_kafka_message_t*)> mg(m, rd_kafka_message_destroy);
+    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) break;
+    if (m->err) throw std::runtime_error(std::string("consume: ") + rd_kafka_message_errstr(m));
+    ConsumedRecord r;
+    r.offset = m->offset;
+    if (m->key) r.key.assign(static_cast<const char*>(m->key), m->key_len);
+    if (m->payload) r.value.assign(static_cast<const char*>(m->payload), m->len);
+    rd_kafka_timestamp_type_t tstype;
+    r.timestamp = rd_kafka_message_timestamp(m, &tstype);
+    rd_kafka_headers_t* hdrs = nullptr;
+    if (rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      const char* name;
+      const void* val;
+      size_t size;
+      for (size_t i = 0; rd_kafka_header_get_all(hdrs, i, &name, &val, &size) == RD_KAFKA_RESP_ERR_NO_ERROR; ++i)
+        r.headers.emplace_back(name, val ? std::string(static_cast<const char*>(val), size) : std::string());
+    }
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+ClusterClient::ClusterClient(net::IoThread& io, const std::string& bootstrap, std::string name) {
+  net::ClusterOptions o;
+  o.name = std::move(name);
+  o.connection.backoff_initial = net::Millis(20);
+  o.connection.backoff_max = net::Millis(200);
+  o.metadata_timeout = net::Millis(3000);
+  cluster = net::Cluster::create(io.io(), net::parse_endpoints(bootstrap), o);
+}
+
+ClusterClient::~ClusterClient() { cluster->close(); }
+
+net::MetadataPtr ClusterClient::refresh() {
+  using R = std::pair<std::error_code, net::MetadataPtr>;
+  auto [ec, md] = net::await<R>([&](auto done) { cluster->refresh(std::nullopt, [done](auto e, auto m) { done({e, m}); }); });
+  if (ec) throw std::runtime_error("metadata: " + ec.message());
+  return md;
+}
+
+}  // namespace tiermirror::test

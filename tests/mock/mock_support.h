@@ -1,0 +1,37 @@
+#pragma once
+// Helpers for tests against librdkafka's in-process mock clusters.
+#include <librdkafka/rdkafka.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tiermirror/app/mock_cluster.h"
+#include "tiermirror/net/cluster.h"
+#include "tiermirror/net/io_thread.h"
+
+namespace tiermirror::test {
+
+struct ConsumedRecord {
+  int64_t offset = -1;
+  std::string key, value;
+  int64_t timestamp = -1;
+  std::vector<std::pair<std::string, std::string>> headers;
+  bool operator==(const ConsumedRecord& o) const {
+    return key == o.key && value == o.value && timestamp == o.timestamp && headers == o.headers;
+  }
+};
+
+/// Reads a whole partition with a librdkafka consumer (read_committed), from the start to
+/// the end it sees.
+std::vector<ConsumedRecord> consume_partition(const std::string& bootstrap, const std::string& topic, int32_t partition);
+
+/// A cluster client bound to a test's IoThread; closed on destruction.
+struct ClusterClient {
+  ClusterClient(net::IoThread& io, const std::string& bootstrap, std::string name = "test");
+  ~ClusterClient();
+  net::MetadataPtr refresh();
+  std::shared_ptr<net::Cluster> cluster;
+};
+
+}  // namespace tiermirror::test

@@ -1,0 +1,144 @@
+// Runs the built `tiermirror` binary: exit statuses, usage on errors, validate's report.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <string>
+
+#include "support/paths.h"
+
+namespace tiermirror::test {
+namespace {
+
+struct Run {
+  int status = -1;
+  std::string out;  // stdout
+  std::string err;  // stderr
+};
+
+Run run(const std::string& args) {
+  auto dir = std::filesystem::temp_directory_path() / ("tm-cli-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  std::string err_file = (dir / "stderr").string();
+  std::string cmd = std::string(TIERMIRROR_BINARY) + " " + args + " 2>" + err_file;
+  Run r;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
+  int st = ::pclose(p);
+  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  std::ifstream e(err_file);
+  r.err.assign(std::istreambuf_iterator<char>(e), {});
+  return r;
+}
+
+std::string write_temp(const std::string& name, const std::string& text) {
+  auto dir = std::filesystem::temp_directory_path() / ("tm-cli-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  auto path = dir / name;
+  std::ofstream(path) << text;
+  return path.string();
+}
+
+TEST(Cli, VersionAndHelp) {
+  auto v = run("version");
+  EXPECT_EQ(v.status, 0);
+  EXPECT_EQ(v.out, std::string("tiermirror ") + TIERMIRROR_VERSION + "\n");
+  auto h = run("--help");
+  EXPECT_EQ(h.status, 0);
+  for (const char* cmd : {"run", "validate", "demo", "probe", "version", "help"})
+    EXPECT_NE(h.out.find(cmd), std::string::npos) << cmd;
+  auto hr = run("help run");
+  EXPECT_EQ(hr.status, 0);
+  EXPECT_NE(hr.out.find("--until-caught-up"), std::string::npos);
+  for (const char* cmd : {"run", "validate", "demo", "probe"}) {
+    auto sub = run(std::string(cmd) + " --help");
+    EXPECT_EQ(sub.status, 0) << cmd;
+    EXPECT_NE(sub.out.find("Usage"), std::string::npos) << cmd;
+  }
+}
+
+TEST(Cli, UnknownCommandOrFlagIsAUsageError) {
+  for (const char* args : {"frobnicate", "validate --config x.yaml --bogus", "", "run", "probe --topic t"}) {
+    auto r = run(args);
+    EXPECT_EQ(r.status, 2) << args;
+    EXPECT_NE(r.err.find("Usage"), std::string::npos) << args << "\n" << r.err;
+    EXPECT_TRUE(r.out.empty()) << "usage errors go to stderr: " << args;
+  }
+}
+
+TEST(Cli, ValidateAcceptsTheExample) {
+  auto r = run("validate --config " + source_path("config/tiermirror.example.yaml"));
+  EXPECT_EQ(r.status, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find(": ok"), std::string::npos) << r.out;
+}
+
+TEST(Cli, ValidateReportsEveryProblemWithLineNumbers) {
+  std::string secret = "hunter2-do-not-print";
+  auto pw = write_temp("real-password", secret + "\n");
+  std::string yaml =
+      "route:\n"
+      "  name: dc-a-to-aggregate\n"
+      "source:\n"
+      "  name: dc-a\n"
+      "  bootstrap_server: [\"127.0.0.1:9092\"]\n"  // line 5: misspelled key
+      "  bootstrap_servers: [\"127.0.0.1:9092\"]\n"
+      "target:\n"
+      "  name: aggregate\n"
+      "  bootstrap_servers: [\"127.0.0.1:9093\"]\n"
+      "  security:\n"
+      "    protocol: sasl_plaintext\n"
+      "    sasl:\n"
+      "      mechanism: SCRAM-SHA-512\n"
+      "      username: mirror\n"
+      "      password_file: /nonexistent/tiermirror/password\n"  // line 15: missing file
+      "topics:\n"
+      "  include:\n"
+      "    - orders\n"
+      "    - regex: 'clicks\\.(['\n";  // line 19: invalid regular expression
+  auto path = write_temp("bad.yaml", yaml);
+  auto r = run("validate --config " + path);
+  EXPECT_EQ(r.status, 1) << r.out << r.err;
+  EXPECT_TRUE(std::regex_search(r.out, std::regex(":5:[0-9]+: source.bootstrap_server: unknown key")))
+      << r.out;
+  EXPECT_TRUE(std::regex_search(r.out, std::regex(":15:[0-9]+: target.security.sasl.password_file: .*")))
+      << r.out;
+  EXPECT_TRUE(std::regex_search(r.out, std::regex(":19:[0-9]+: topics.include\\[1\\].regex: .*regular expression")))
+      << r.out;
+  EXPECT_EQ(r.out.find(secret), std::string::npos);
+  EXPECT_EQ(r.err.find(secret), std::string::npos);
+}
+
+TEST(Cli, ValidateMissingFile) {
+  auto r = run("validate --config /nonexistent/tiermirror.yaml");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.out.find("/nonexistent/tiermirror.yaml"), std::string::npos);
+}
+
+TEST(Cli, ProbeRejectsABadBootstrapList) {
+  auto r = run("probe --bootstrap nohost");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.err.find("HOST:PORT"), std::string::npos);
+}
+
+TEST(Cli, RunSaysItMirrorsNothingYet) {
+  // An unreachable route: run must not claim to mirror, and must exit non-zero.
+  std::string yaml =
+      "route: {name: r}\n"
+      "source: {name: a, bootstrap_servers: [\"127.0.0.1:1\"]}\n"
+      "target: {name: b, bootstrap_servers: [\"127.0.0.1:2\"]}\n"
+      "topics: {include: [t]}\n"
+      "metrics: {listen: \"\"}\n"
+      "limits: {request_timeout: 1s}\n";
+  auto r = run("run --config " + write_temp("run.yaml", yaml) + " --log-level error");
+  EXPECT_EQ(r.status, 3) << r.err;
+  EXPECT_NE(r.err.find("nothing is mirrored"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace tiermirror::test
