@@ -7,7 +7,7 @@
 namespace tiermirror::app {
 
 PartitionDump read_partition(const std::shared_ptr<net::Cluster>& cluster, const TopicPartition& tp,
-                             pipeline::Isolation isolation, net::Millis timeout) {
+                             pipeline::Isolation isolation, net::Millis timeout, size_t max_batches) {
   using OffResult = std::pair<std::error_code, int64_t>;
   using MetaResult = std::pair<std::error_code, net::MetadataPtr>;
   PartitionDump out;
@@ -41,7 +41,7 @@ PartitionDump read_partition(const std::shared_ptr<net::Cluster>& cluster, const
   fo.isolation = isolation;
   fo.timeout = timeout;
   int failures = 0;
-  while (offset < offsets[1]) {
+  while (offset < offsets[1] && out.batches.size() < max_batches) {
     auto f = net::await<pipeline::FetchedPartition>(
         [&](auto done) { pipeline::fetch_partition(cluster, tp, SourceOffset{offset}, fo, done); });
     if (f.ec || !f.split.ok()) {

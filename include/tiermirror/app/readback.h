@@ -17,9 +17,10 @@ struct PartitionDump {
   int64_t high_watermark = -1;
 };
 
-/// Fetches [earliest, high watermark) of one partition. Retries leader moves a few times.
+/// Fetches [earliest, high watermark) of one partition, or its first `max_batches`
+/// batches. Retries leader moves a few times.
 PartitionDump read_partition(const std::shared_ptr<net::Cluster>& cluster, const TopicPartition& tp,
                              pipeline::Isolation isolation = pipeline::Isolation::read_committed,
-                             net::Millis timeout = net::Millis(10000));
+                             net::Millis timeout = net::Millis(10000), size_t max_batches = SIZE_MAX);
 
 }  // namespace tiermirror::app
