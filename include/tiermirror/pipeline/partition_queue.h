@@ -1,0 +1,85 @@
+#pragma once
+// The send side of one partition pipeline, without I/O: batches in source order, each sent
+// with an idempotent sequence number, acknowledged in any order but released (and so
+// committable) only as a contiguous prefix. After a failed send nothing new is sent until
+// every request in flight for the partition has completed; then the unacknowledged batches
+// go again, in order, with their original sequences, so the broker's idempotence check
+// (per producer and partition, the last 5 batches) keeps order and drops duplicates.
+//
+/// runs on: the route strand
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <vector>
+
+#include "tiermirror/common/buffer.h"
+#include "tiermirror/common/strong_types.h"
+#include "tiermirror/protocol/record_batch.h"
+
+namespace tiermirror::pipeline {
+
+struct QueuedBatch {
+  enum class State { queued, in_flight, acked };
+
+  uint64_t id = 0;
+  SourceOffset first{0}, last{0};  // source offsets the batch accounts for (inclusive)
+  protocol::RecordBatchView batch;  // what goes to the target (fetched or repacked)
+  bool send = true;                 // false: dropped (control, aborted, empty): released in order
+  int32_t records = 0;
+  size_t bytes = 0;                 // counted against the byte budgets
+  int32_t sequence = -1;            // assigned at first send; kept for resends
+  State state = State::queued;
+  int attempts = 0;
+  std::optional<TargetOffset> target_offset;
+};
+
+class PartitionQueue {
+ public:
+  explicit PartitionQueue(int max_in_flight) : max_in_flight_(max_in_flight) {}
+
+  /// Appends a batch (source order). Dropped batches (send == false) arrive acked.
+  void push(QueuedBatch b);
+
+  /// Whether a batch may be sent now: one is queued, fewer than max_in_flight are out,
+  /// and no resend is pending.
+  bool can_send() const;
+  /// Marks the next queued batch in flight, assigning its sequence on first send.
+  QueuedBatch* take_next();
+
+  /// The target acknowledged batch `id` at `offset`.
+  void acked(uint64_t id, TargetOffset offset);
+  /// Sending batch `id` failed retriably; it (and whatever is still in flight) goes again.
+  void failed(uint64_t id);
+  /// Whether a failure happened that has not been resent yet (an OUT_OF_ORDER_SEQUENCE for
+  /// a later batch is then explained by it, not a sequence desync).
+  bool resend_pending() const { return resend_pending_; }
+
+  /// A new producer id or epoch: sequences restart at 0 from the first unacked batch.
+  /// Only while nothing is in flight.
+  void reset_sequences();
+
+  /// Releases the acknowledged prefix; returns the batches released (for counters).
+  std::vector<QueuedBatch> release();
+
+  /// The next source offset to commit (after the released prefix), or nullopt before any.
+  std::optional<SourceOffset> committed_next() const { return committed_next_; }
+  size_t buffered_bytes() const { return bytes_; }
+  int in_flight() const { return in_flight_; }
+  size_t size() const { return q_.size(); }
+  bool empty() const { return q_.empty(); }
+  int32_t next_sequence() const { return next_sequence_; }
+
+ private:
+  QueuedBatch* find(uint64_t id);
+  static int32_t advance(int32_t seq, int32_t n);
+
+  int max_in_flight_;
+  std::deque<QueuedBatch> q_;
+  int in_flight_ = 0;
+  bool resend_pending_ = false;
+  int32_t next_sequence_ = 0;
+  size_t bytes_ = 0;
+  std::optional<SourceOffset> committed_next_;
+};
+
+}  // namespace tiermirror::pipeline

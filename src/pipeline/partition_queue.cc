@@ -1,0 +1,88 @@
+#include "tiermirror/pipeline/partition_queue.h"
+
+#include <cassert>
+#include <limits>
+
+namespace tiermirror::pipeline {
+
+int32_t PartitionQueue::advance(int32_t seq, int32_t n) {
+  // Kafka's sequences wrap from INT32_MAX to 0 (DefaultRecordBatch.incrementSequence).
+  int64_t next = static_cast<int64_t>(seq) + n;
+  if (next > std::numeric_limits<int32_t>::max()) next -= static_cast<int64_t>(std::numeric_limits<int32_t>::max()) + 1;
+  return static_cast<int32_t>(next);
+}
+
+void PartitionQueue::push(QueuedBatch b) {
+  if (!b.send) b.state = QueuedBatch::State::acked;
+  bytes_ += b.bytes;
+  q_.push_back(std::move(b));
+}
+
+bool PartitionQueue::can_send() const {
+  if (resend_pending_ || in_flight_ >= max_in_flight_) return false;
+  for (const auto& b : q_)
+    if (b.state == QueuedBatch::State::queued) return true;
+  return false;
+}
+
+QueuedBatch* PartitionQueue::take_next() {
+  if (!can_send()) return nullptr;
+  for (auto& b : q_) {
+    if (b.state != QueuedBatch::State::queued) continue;
+    if (b.sequence < 0) {
+      b.sequence = next_sequence_;
+      next_sequence_ = advance(next_sequence_, b.records);
+    }
+    b.state = QueuedBatch::State::in_flight;
+    b.attempts++;
+    in_flight_++;
+    return &b;
+  }
+  return nullptr;
+}
+
+QueuedBatch* PartitionQueue::find(uint64_t id) {
+  for (auto& b : q_)
+    if (b.id == id) return &b;
+  return nullptr;
+}
+
+void PartitionQueue::acked(uint64_t id, TargetOffset offset) {
+  auto* b = find(id);
+  if (!b || b->state != QueuedBatch::State::in_flight) return;
+  b->state = QueuedBatch::State::acked;
+  b->target_offset = offset;
+  in_flight_--;
+  if (in_flight_ == 0) resend_pending_ = false;
+}
+
+void PartitionQueue::failed(uint64_t id) {
+  auto* b = find(id);
+  if (!b || b->state != QueuedBatch::State::in_flight) return;
+  b->state = QueuedBatch::State::queued;
+  in_flight_--;
+  resend_pending_ = in_flight_ > 0;
+}
+
+void PartitionQueue::reset_sequences() {
+  assert(in_flight_ == 0);
+  next_sequence_ = 0;
+  for (auto& b : q_) {
+    if (b.state != QueuedBatch::State::queued || !b.send) continue;
+    b.sequence = next_sequence_;
+    next_sequence_ = advance(next_sequence_, b.records);
+  }
+}
+
+std::vector<QueuedBatch> PartitionQueue::release() {
+  std::vector<QueuedBatch> out;
+  while (!q_.empty() && q_.front().state == QueuedBatch::State::acked) {
+    committed_next_ = SourceOffset(q_.front().last.value() + 1);
+    bytes_ -= q_.front().bytes;
+    out.push_back(std::move(q_.front()));
+    q_.pop_front();
+  }
+  return out;
+}
+
+}  // namespace tiermirror::pipeline
