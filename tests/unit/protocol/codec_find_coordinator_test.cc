@@ -55,3 +55,21 @@ TEST(CodecFindCoordinator, Golden) {
 
 }  // namespace
 }  // namespace tiermirror::protocol
+
+namespace tiermirror::protocol {
+namespace {
+
+TEST(CodecFindCoordinator, NullHostInAnErrorResponseReadsAsEmpty) {
+  // v1 body: throttle 0, error 15 (COORDINATOR_NOT_AVAILABLE), message null, node -1,
+  // host null (as librdkafka 2.0.2's mock writes it), port -1.
+  Bytes body{0, 0, 0, 0, 0, 15, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+  Reader r{BufferSlice(SharedBuffer(std::move(body)))};
+  auto m = FindCoordinatorResponse::decode(r, 1);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(m.error_code, 15);
+  EXPECT_EQ(m.host, "");
+  EXPECT_EQ(r.remaining(), 0u);
+}
+
+}  // namespace
+}  // namespace tiermirror::protocol
