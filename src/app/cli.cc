@@ -86,6 +86,8 @@ int run_cli(int argc, char** argv) {
     return kUsageError;
   }
 
+  // The demo reports on stdout; its routes' info logs would drown that unless asked for.
+  if (demo_cmd->parsed() && !app.count("--log-level")) log_level = "warn";
   log::init(*log::parse_level(log_level), *log::parse_format(log_format));
 
   if (run_cmd->parsed()) {

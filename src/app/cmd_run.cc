@@ -1,12 +1,15 @@
-// `tiermirror run`: for now it loads the route, connects to both clusters and reports
-// what the whitelist selects; the partition pipelines that mirror are not in this build.
-#include <cstdio>
+// `tiermirror run`: mirrors the route until SIGTERM/SIGINT (or, with --until-caught-up,
+// until every partition reached the source high watermark seen at its start).
+#include <atomic>
+#include <csignal>
 #include <iostream>
+#include <mutex>
 
 #include "tiermirror/app/commands.h"
+#include "tiermirror/app/route_runner.h"
+#include "tiermirror/app/signals.h"
 #include "tiermirror/common/log.h"
 #include "tiermirror/config/config.h"
-#include "tiermirror/net/cluster.h"
 #include "tiermirror/net/io_thread.h"
 
 namespace tiermirror::app {
@@ -19,39 +22,49 @@ int cmd_run(const RunOptions& opts) {
   }
   const auto& cfg = *loaded.config;
   if (!opts.log_level) log::init(cfg.logging.level, cfg.logging.format);
-  TM_INFO("app", "starting route", {{"route", cfg.route.name}, {"source", cfg.source.name}, {"target", cfg.target.name}});
 
+  // Signals are blocked in every thread and taken by sigwait below; the route reports
+  // catch-up and fatal errors by raising SIGUSR1 so one wait covers them all.
+  sigset_t signals = block_shutdown_signals();
+  sigaddset(&signals, SIGUSR1);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  std::mutex mu;
+  std::optional<std::string> fatal;
+  std::atomic<bool> caught_up{false};
   net::IoThread io;
-  using MetaResult = std::pair<std::error_code, net::MetadataPtr>;
-  int rc = 0;
-  for (const auto* cluster_cfg : {&cfg.source, &cfg.target}) {
-    std::string list = cluster_cfg->bootstrap_string();
-    net::ClusterOptions co;
-    co.name = cluster_cfg->name;
-    co.metadata_timeout = cfg.limits.request_timeout;
-    co.connection.connect_timeout = cfg.limits.request_timeout;
-    auto cluster = net::Cluster::create(io.io(), net::parse_endpoints(list), co);
-    auto [ec, md] = net::await<MetaResult>(
-        [&](auto done) { cluster->refresh(std::nullopt, [done](auto e, auto m) { done({e, m}); }); });
-    if (ec || !md) {
-      TM_ERROR("app", "cluster unreachable", {{"cluster", cluster_cfg->name}, {"bootstrap", list}, {"error", ec.message()}});
-      rc = 3;
-      cluster->close();
+  auto running = start_route(io.io(), cfg, [&](std::error_code ec, std::string why) {
+    {
+      std::lock_guard lk(mu);
+      fatal = why + " (" + ec.message() + ")";
+    }
+    kill(getpid(), SIGUSR1);
+  });
+  if (opts.until_caught_up) {
+    running.route->on_caught_up([&] {
+      caught_up = true;
+      kill(getpid(), SIGUSR1);
+    });
+  }
+  TM_INFO("app", "running", {{"route", cfg.route.name}, {"source", cfg.source.name}, {"target", cfg.target.name}});
+  for (;;) {
+    int sig = wait_for_signal(signals);
+    if (sig == SIGHUP) {
+      TM_WARN("app", "SIGHUP: live reload is not available yet; restart to apply config changes");
       continue;
     }
-    int selected = 0;
-    for (const auto& [name, t] : md->topics) {
-      if (t.internal || !cfg.topics.matches(name)) continue;
-      ++selected;
-      TM_INFO("app", "topic selected", {{"cluster", cluster_cfg->name}, {"topic", name}, {"partitions", t.partitions.size()}});
-    }
-    TM_INFO("app", "cluster reachable",
-            {{"cluster", cluster_cfg->name}, {"brokers", md->brokers.size()}, {"selected_topics", selected}});
-    cluster->close();
+    if (sig == SIGUSR1 && !caught_up && !fatal) continue;
+    if (sig != SIGUSR1) TM_INFO("app", "shutting down", {{"signal", sig}});
+    break;
   }
-  TM_ERROR("app", "the partition pipelines are not part of this build yet: nothing is mirrored",
-           {{"route", cfg.route.name}});
-  return rc ? rc : 3;
+  running.stop(net::Millis(10000));
+  io.stop();
+  std::lock_guard lk(mu);
+  if (fatal) {
+    TM_ERROR("app", "route failed", {{"route", cfg.route.name}, {"error", *fatal}});
+    return 3;
+  }
+  return 0;
 }
 
 }  // namespace tiermirror::app

@@ -66,3 +66,47 @@ PartitionDump read_partition(const std::shared_ptr<net::Cluster>& cluster, const
 }
 
 }  // namespace tiermirror::app
+
+namespace tiermirror::app {
+
+bool same_records(const protocol::RecordBatchView& a, const protocol::RecordBatchView& b) {
+  auto ra = a.records().span(), rb = b.records().span();
+  return a.records_count() == b.records_count() && a.codec() == b.codec() &&
+         a.base_timestamp() == b.base_timestamp() && a.max_timestamp() == b.max_timestamp() &&
+         a.last_offset_delta() == b.last_offset_delta() && std::equal(ra.begin(), ra.end(), rb.begin(), rb.end());
+}
+
+IdentityProof prove_identity(const std::vector<protocol::RecordBatchView>& target,
+                             const std::vector<std::vector<protocol::RecordBatchView>>& sources) {
+  IdentityProof proof;
+  proof.matched.assign(sources.size(), 0);
+  for (size_t i = 0; i < target.size(); ++i) {
+    const auto& t = target[i];
+    bool found = false;
+    // Each target batch must be the next unmatched batch of one of the sources.
+    for (size_t s = 0; s < sources.size() && !found; ++s) {
+      size_t& next = proof.matched[s];
+      if (next < sources[s].size() && same_records(t, sources[s][next])) {
+        ++next;
+        found = true;
+      }
+    }
+    if (!found) {
+      proof.detail = "target batch " + std::to_string(i) + " (offset " + std::to_string(t.base_offset()) +
+                     ") is not the next batch of any source: reordered, altered or duplicated";
+      return proof;
+    }
+    proof.records += t.records_count();
+  }
+  for (size_t s = 0; s < sources.size(); ++s) {
+    if (proof.matched[s] != sources[s].size()) {
+      proof.detail = "source " + std::to_string(s) + ": " + std::to_string(sources[s].size() - proof.matched[s]) +
+                     " batches missing from the target";
+      return proof;
+    }
+  }
+  proof.ok = true;
+  return proof;
+}
+
+}  // namespace tiermirror::app

@@ -20,6 +20,7 @@ void PartitionQueue::push(QueuedBatch b) {
 
 bool PartitionQueue::can_send() const {
   if (resend_pending_ || in_flight_ >= max_in_flight_) return false;
+  if (!producer_confirmed_ && in_flight_ > 0) return false;
   for (const auto& b : q_)
     if (b.state == QueuedBatch::State::queued) return true;
   return false;
@@ -52,6 +53,7 @@ void PartitionQueue::acked(uint64_t id, TargetOffset offset) {
   if (!b || b->state != QueuedBatch::State::in_flight) return;
   b->state = QueuedBatch::State::acked;
   b->target_offset = offset;
+  producer_confirmed_ = true;
   in_flight_--;
   if (in_flight_ == 0) resend_pending_ = false;
 }
@@ -67,6 +69,7 @@ void PartitionQueue::failed(uint64_t id) {
 void PartitionQueue::reset_sequences() {
   assert(in_flight_ == 0);
   next_sequence_ = 0;
+  producer_confirmed_ = false;
   for (auto& b : q_) {
     if (b.state != QueuedBatch::State::queued || !b.send) continue;
     b.sequence = next_sequence_;

@@ -2,6 +2,9 @@
 
 #include <stdexcept>
 
+#include "tiermirror/net/call.h"
+#include "tiermirror/protocol/messages/produce.h"
+
 namespace tiermirror::test {
 
 std::vector<ConsumedRecord> consume_partition(const std::string& bootstrap, const std::string& topic,
@@ -53,6 +56,27 @@ std::vector<ConsumedRecord> consume_partition(const std::string& bootstrap, cons
     out.push_back(std::move(r));
   }
   return out;
+}
+
+void plant_batch(const std::string& bootstrap, const TopicPartition& tp, const Bytes& batch) {
+  net::IoThread io;
+  net::ClusterOptions o;
+  o.connection.client_id = kSetupClientId;
+  auto cluster = net::Cluster::create(io.io(), net::parse_endpoints(bootstrap), o);
+  using R = std::pair<std::error_code, net::MetadataPtr>;
+  auto [mec, md] = net::await<R>([&](auto done) { cluster->refresh(std::nullopt, [done](auto e, auto m) { done({e, m}); }); });
+  if (mec) throw std::runtime_error("plant: metadata: " + mec.message());
+  protocol::ProduceRequest req;
+  req.topics.push_back({tp.topic, {{tp.partition, {BufferSlice(SharedBuffer(Bytes(batch)))}}}});
+  using P = std::pair<std::error_code, protocol::ProduceResponse>;
+  auto [ec, resp] = net::await<P>([&](auto done) {
+    net::call<protocol::ProduceResponse>(cluster->leader_connection(tp.topic, tp.partition), req, net::Millis(5000),
+                                         [done](auto e, auto r, int16_t) { done({e, r}); });
+  });
+  cluster->close();
+  if (ec) throw std::runtime_error("plant: " + ec.message());
+  int16_t code = resp.topics.at(0).partitions.at(0).error_code;
+  if (code) throw std::runtime_error(std::string("plant: ") + std::string(kafka_error_name(code)));
 }
 
 ClusterClient::ClusterClient(net::IoThread& io, const std::string& bootstrap, std::string name) {

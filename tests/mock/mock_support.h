@@ -7,10 +7,19 @@
 #include <vector>
 
 #include "tiermirror/app/mock_cluster.h"
+#include "tiermirror/common/strong_types.h"
 #include "tiermirror/net/cluster.h"
 #include "tiermirror/net/io_thread.h"
 
 namespace tiermirror::test {
+
+/// Client id of connections that plant raw (possibly rule-breaking) batches in a source
+/// cluster; the produce-rules check skips their requests.
+inline constexpr const char* kSetupClientId = "tiermirror-test-setup";
+
+/// Writes raw batch bytes to a partition of a mock cluster as they are (the mock stores
+/// them verbatim: a way to plant corrupt, gapped or huge batches in a source).
+void plant_batch(const std::string& bootstrap, const TopicPartition& tp, const Bytes& batch);
 
 struct ConsumedRecord {
   int64_t offset = -1;

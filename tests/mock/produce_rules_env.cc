@@ -9,6 +9,7 @@
 #include "tiermirror/net/connection.h"
 #include "tiermirror/protocol/messages/produce.h"
 #include "tiermirror/protocol/produce_rules.h"
+#include "mock_support.h"
 
 namespace tiermirror::test {
 namespace {
@@ -27,11 +28,13 @@ class ProduceRulesEnvironment : public ::testing::Environment {
   void check(int16_t version, const Bytes& frame) {
     // The observer sees the frame with its 4-byte size prefix.
     SharedBuffer body(Bytes(frame.begin() + 4, frame.end()));
-    auto decoded = protocol::decode_request<protocol::ProduceRequest>(body);
+    protocol::RequestHeader header;
+    auto decoded = protocol::decode_request<protocol::ProduceRequest>(body, &header);
     if (!decoded.ok()) {
       ADD_FAILURE() << "tiermirror sent a Produce request that does not decode: " << decoded.error.describe();
       return;
     }
+    if (header.client_id && *header.client_id == kSetupClientId) return;  // tests planting bad input
     const auto& req = *decoded.value;
     std::vector<protocol::ProducePartitionInput> inputs;
     std::vector<Bytes> joined;  // keeps flattened record bytes alive

@@ -32,7 +32,7 @@ class RealKafka : public ::testing::Test {
 TEST_F(RealKafka, NegotiatesVersionsAndReadsMetadataOnBothClusters) {
   net::IoThread io;
   for (const auto& bootstrap : {*source_, *target_}) {
-    auto cluster = net::Cluster::create(io.io(), net::parse_endpoints(bootstrap), {"real"});
+    auto cluster = net::Cluster::create(io.io(), net::parse_endpoints(bootstrap), net::ClusterOptions::named("real"));
     using R = std::pair<std::error_code, net::MetadataPtr>;
     auto [ec, md] = net::await<R>([&](auto done) { cluster->refresh(std::nullopt, [done](auto e, auto m) { done({e, m}); }); });
     ASSERT_FALSE(ec) << bootstrap << ": " << ec.message();

@@ -75,7 +75,7 @@ int main(int argc, char** argv) {
       app::MockCluster mc("fixtures", 1);
       mc.create_topic("fixture", 1, 1);
       produce(mc.bootstrap(), "fixture", codec, mode);
-      auto cluster = net::Cluster::create(io.io(), net::parse_endpoints(mc.bootstrap()), {"fixtures"});
+      auto cluster = net::Cluster::create(io.io(), net::parse_endpoints(mc.bootstrap()), net::ClusterOptions::named("fixtures"));
       auto dump = app::read_partition(cluster, {"fixture", 0}, pipeline::Isolation::read_uncommitted);
       cluster->close();
       if (dump.ec) throw std::runtime_error("read back: " + dump.ec.message());

@@ -24,3 +24,24 @@ PartitionDump read_partition(const std::shared_ptr<net::Cluster>& cluster, const
                              net::Millis timeout = net::Millis(10000), size_t max_batches = SIZE_MAX);
 
 }  // namespace tiermirror::app
+
+namespace tiermirror::app {
+
+/// Checks that `target` (one partition of the aggregate) holds exactly the batches of the
+/// `sources` (the same partition of each source cluster), each source's order kept, every
+/// records section byte-identical and record counts and timestamps equal — and nothing
+/// else. Batches of different sources may interleave in any way.
+struct IdentityProof {
+  bool ok = false;
+  std::string detail;                 // why not, when !ok
+  std::vector<size_t> matched;        // batches matched per source
+  int64_t records = 0;
+};
+IdentityProof prove_identity(const std::vector<protocol::RecordBatchView>& target,
+                             const std::vector<std::vector<protocol::RecordBatchView>>& sources);
+
+/// Whether two batches carry the same records: records section bytes, count, codec and
+/// timestamps (the header fields a mirror may rewrite are ignored).
+bool same_records(const protocol::RecordBatchView& a, const protocol::RecordBatchView& b);
+
+}  // namespace tiermirror::app

@@ -48,6 +48,12 @@ struct ClusterOptions {
   ConnectionOptions connection;
   Millis metadata_timeout{10000};
   Millis refresh_backoff{100};    // at most one error-triggered refresh per this interval
+
+  static ClusterOptions named(std::string n) {
+    ClusterOptions o;
+    o.name = std::move(n);
+    return o;
+  }
 };
 
 class Cluster : public std::enable_shared_from_this<Cluster> {

@@ -41,7 +41,14 @@ class PartitionQueue {
   void push(QueuedBatch b);
 
   /// Whether a batch may be sent now: one is queued, fewer than max_in_flight are out,
-  /// and no resend is pending.
+  /// no resend is pending, and — until the broker acknowledged one batch of the current
+  /// producer id on this partition — nothing else is out.
+  ///
+  /// Impl note: a broker with no state for (producer id, partition) accepts any first
+  /// sequence (ProducerAppendInfo.checkSequence). If the first batch failed before being
+  /// appended (say NOT_ENOUGH_REPLICAS) while the second was in flight, the second would be
+  /// accepted first and the resent first batch land after it. Once one batch is in, gaps
+  /// get OUT_OF_ORDER_SEQUENCE_NUMBER and pipelining is safe.
   bool can_send() const;
   /// Marks the next queued batch in flight, assigning its sequence on first send.
   QueuedBatch* take_next();
@@ -77,6 +84,7 @@ class PartitionQueue {
   std::deque<QueuedBatch> q_;
   int in_flight_ = 0;
   bool resend_pending_ = false;
+  bool producer_confirmed_ = false;  // the broker acked a batch of the current producer id
   int32_t next_sequence_ = 0;
   size_t bytes_ = 0;
   std::optional<SourceOffset> committed_next_;

@@ -1,0 +1,26 @@
+#pragma once
+// Turns a validated Config into a running route (clusters + pipeline) and back to a stop.
+#include <memory>
+
+#include "tiermirror/config/config.h"
+#include "tiermirror/net/cluster.h"
+#include "tiermirror/pipeline/route.h"
+
+namespace tiermirror::app {
+
+/// The pipeline's options from the route config (the pipeline never sees YAML).
+pipeline::RouteOptions route_options(const config::Config& cfg);
+net::ClusterOptions cluster_options(const config::ClusterConfig& c, const config::Config& cfg);
+
+struct RunningRoute {
+  std::shared_ptr<net::Cluster> source, target;
+  std::shared_ptr<pipeline::Route> route;
+  /// Stops the route (commits what was acknowledged) and closes the clusters; blocks.
+  void stop(net::Millis timeout);
+};
+
+/// Creates clusters and route on `io` and starts it. `fatal` as for Route::start.
+RunningRoute start_route(boost::asio::io_context& io, const config::Config& cfg,
+                         std::function<void(std::error_code, std::string)> fatal);
+
+}  // namespace tiermirror::app

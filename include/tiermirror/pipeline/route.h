@@ -1,0 +1,151 @@
+#pragma once
+// One route: every selected topic-partition N of the source cluster mirrored to partition
+// N of the target, batch by batch, records sections unchanged.
+//
+//   source leader ──Fetch (read_committed, many partitions)──► per-partition filter:
+//     corrupt → pause · control/aborted → dropped (kept in order for commits) ·
+//     gaps/empty/legacy/too large → repack · else forward as fetched
+//   ──► PartitionQueue (byte budget, idempotent sequences, in-order release)
+//   ──Produce (acks=all, one batch per partition, many partitions)──► target leader
+//   released prefix ──► OffsetCommit to the route's group on the SOURCE cluster
+//
+// Everything here runs on the route's strand; network callbacks are posted to it.
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "tiermirror/net/cluster.h"
+#include "tiermirror/pipeline/partition_queue.h"
+#include "tiermirror/protocol/messages/fetch.h"
+
+namespace tiermirror::pipeline {
+
+class GroupOffsets;
+
+struct RouteOptions {
+  std::string name = "route";
+  std::function<bool(const std::string&)> select_topic;  // the whitelist
+  std::string group;                                      // on the source cluster
+  bool start_earliest = true;                             // without a committed offset
+  net::Millis commit_interval{5000};
+  net::Millis metadata_interval{30000};
+  net::Millis request_timeout{30000};
+  net::Millis fetch_max_wait{500};
+  net::Millis retry_backoff{200};
+  size_t bytes_per_partition = 8u << 20;
+  size_t total_bytes = 512u << 20;
+  size_t fetch_max_bytes = 16u << 20;
+  int inflight_per_partition = 5;   // Kafka's idempotent producer keeps state for 5
+  int produce_requests_per_broker = 5;
+  /// Batches above this are repacked (split). Kafka's default max.message.bytes until the
+  /// partition-count syncer reads each target topic's own value.
+  size_t max_message_bytes = 1048588;
+};
+
+enum class PartitionState { starting, waiting_target, running, paused };
+std::string_view to_string(PartitionState s);
+
+struct PartitionStatus {
+  TopicPartition tp;
+  PartitionState state = PartitionState::starting;
+  std::string reason;                   // why paused or waiting
+  int64_t next_fetch_offset = -1;
+  int64_t committed_offset = -1;        // last committed next-offset, -1 none
+  int64_t high_watermark = -1;
+  size_t buffered_bytes = 0;
+  uint64_t batches = 0, records = 0, bytes = 0;  // acknowledged by the target
+  uint64_t repacked = 0, dropped = 0;
+};
+
+class Route : public std::enable_shared_from_this<Route> {
+ public:
+  static std::shared_ptr<Route> create(boost::asio::io_context& io, std::shared_ptr<net::Cluster> source,
+                                       std::shared_ptr<net::Cluster> target, RouteOptions opts);
+  ~Route();
+
+  /// Starts mirroring. `fatal` is called if the route cannot run at all (no producer id
+  /// from the target, no metadata from the source before the deadline).
+  void start(std::function<void(std::error_code, std::string)> fatal);
+  /// Calls `done` once every partition reached the source high watermark (read_committed
+  /// end) seen when the partition started, and that was committed.
+  void on_caught_up(std::function<void()> done);
+  /// Stops fetching, lets requests in flight finish (at most `timeout`), commits what the
+  /// target acknowledged, then calls `done`.
+  void stop(net::Millis timeout, std::function<void()> done);
+  /// A snapshot of every partition (runs on the strand; handler there too).
+  void status(std::function<void(std::vector<PartitionStatus>)> handler);
+
+ private:
+  struct Partition;
+  struct ProducerIdentity {
+    ProducerId id{-1};
+    ProducerEpoch epoch{-1};
+  };
+  enum class ProducerState { none, initializing, ready, resetting };
+
+  Route(boost::asio::io_context& io, std::shared_ptr<net::Cluster> source, std::shared_ptr<net::Cluster> target,
+        RouteOptions opts);
+
+  template <typename F>
+  auto on_strand(F&& f);
+
+  void refresh_metadata();
+  void discover(const net::MetadataPtr& source_md);
+  void start_partitions(std::vector<TopicPartition> tps);
+  void resolve_start(std::vector<TopicPartition> tps, std::map<TopicPartition, std::optional<SourceOffset>> committed);
+  void set_running_or_waiting(Partition& p);
+
+  void schedule();
+  void schedule_fetches();
+  void send_fetch(int32_t broker, std::vector<Partition*> parts);
+  void on_fetch_partition(Partition& p, const protocol::FetchResponse::Partition& rp);
+  void after(net::Millis delay, std::function<void()> fn);
+  void handle_fetch_error(Partition& p, std::error_code ec);
+  void handle_out_of_range(Partition& p);
+
+  void schedule_produces();
+  void send_produce(int32_t broker, std::vector<std::pair<Partition*, QueuedBatch*>> batches);
+  void on_produce_result(Partition& p, uint64_t batch_id, std::error_code ec, int64_t base_offset);
+  void init_producer();
+  void reset_producer(const std::string& why);
+
+  void release(Partition& p);
+  void pause(Partition& p, std::string reason);
+  void commit(std::function<void()> done);
+  void check_caught_up();
+  void maybe_finish_stop();
+  void retry_later();
+  size_t total_buffered() const;
+
+  boost::asio::io_context& io_;
+  boost::asio::strand<boost::asio::io_context::executor_type> strand_;
+  std::shared_ptr<net::Cluster> source_, target_;
+  RouteOptions opts_;
+  std::shared_ptr<GroupOffsets> offsets_;
+
+  std::map<TopicPartition, std::unique_ptr<Partition>> parts_;
+  std::set<int32_t> fetching_brokers_;
+  std::map<int32_t, int> produce_in_flight_;  // per target broker
+  ProducerIdentity producer_;
+  ProducerState producer_state_ = ProducerState::none;
+  uint64_t next_batch_id_ = 1;
+
+  boost::asio::steady_timer metadata_timer_, commit_timer_, retry_timer_, stop_timer_;
+  bool retry_armed_ = false;
+  bool committing_ = false;
+  bool started_ = false;
+  bool stopping_ = false;
+  bool abandon_in_flight_ = false;
+  std::function<void(std::error_code, std::string)> fatal_;
+  std::function<void()> caught_up_, stopped_;
+  bool caught_up_reported_ = false;
+};
+
+}  // namespace tiermirror::pipeline

@@ -1,0 +1,52 @@
+#include "tiermirror/app/route_runner.h"
+
+#include <future>
+
+namespace tiermirror::app {
+
+pipeline::RouteOptions route_options(const config::Config& cfg) {
+  pipeline::RouteOptions o;
+  o.name = cfg.route.name;
+  auto topics = std::make_shared<config::TopicSelection>(cfg.topics);
+  o.select_topic = [topics](const std::string& t) { return topics->matches(t); };
+  o.group = cfg.consumer_group;
+  o.start_earliest = cfg.start_position == config::StartPosition::earliest;
+  o.commit_interval = cfg.commit_interval;
+  o.metadata_interval = cfg.partition_sync.interval;
+  o.request_timeout = cfg.limits.request_timeout;
+  o.bytes_per_partition = cfg.limits.bytes_per_partition;
+  o.total_bytes = cfg.limits.total_bytes;
+  o.fetch_max_bytes = cfg.limits.fetch_max_bytes;
+  o.inflight_per_partition = cfg.limits.inflight_per_partition;
+  return o;
+}
+
+net::ClusterOptions cluster_options(const config::ClusterConfig& c, const config::Config& cfg) {
+  net::ClusterOptions o;
+  o.name = c.name;
+  o.metadata_timeout = cfg.limits.request_timeout;
+  o.connection.connect_timeout = cfg.limits.request_timeout;
+  o.connection.client_id = "tiermirror-" + cfg.route.name;
+  o.connection.max_frame_bytes = std::max<size_t>(cfg.limits.fetch_max_bytes * 2, 64u << 20);
+  return o;
+}
+
+RunningRoute start_route(boost::asio::io_context& io, const config::Config& cfg,
+                         std::function<void(std::error_code, std::string)> fatal) {
+  RunningRoute r;
+  r.source = net::Cluster::create(io, net::parse_endpoints(cfg.source.bootstrap_string()), cluster_options(cfg.source, cfg));
+  r.target = net::Cluster::create(io, net::parse_endpoints(cfg.target.bootstrap_string()), cluster_options(cfg.target, cfg));
+  r.route = pipeline::Route::create(io, r.source, r.target, route_options(cfg));
+  r.route->start(std::move(fatal));
+  return r;
+}
+
+void RunningRoute::stop(net::Millis timeout) {
+  std::promise<void> done;
+  route->stop(timeout, [&done] { done.set_value(); });
+  done.get_future().wait();
+  source->close();
+  target->close();
+}
+
+}  // namespace tiermirror::app

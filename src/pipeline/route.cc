@@ -1,0 +1,770 @@
+#include "tiermirror/pipeline/route.h"
+
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/post.hpp>
+
+#include <algorithm>
+
+#include "tiermirror/common/log.h"
+#include "tiermirror/net/call.h"
+#include "tiermirror/pipeline/aborted_filter.h"
+#include "tiermirror/pipeline/group_offsets.h"
+#include "tiermirror/pipeline/raw_fetch.h"
+#include "tiermirror/pipeline/repack.h"
+#include "tiermirror/protocol/messages/fetch.h"
+#include "tiermirror/protocol/messages/init_producer_id.h"
+#include "tiermirror/protocol/messages/produce.h"
+#include "tiermirror/protocol/record_set.h"
+
+namespace tiermirror::pipeline {
+
+namespace asio = boost::asio;
+namespace {
+constexpr const char* kLog = "pipeline";
+}
+
+std::string_view to_string(PartitionState s) {
+  switch (s) {
+    case PartitionState::starting: return "starting";
+    case PartitionState::waiting_target: return "waiting_target";
+    case PartitionState::running: return "running";
+    case PartitionState::paused: return "paused";
+  }
+  return "?";
+}
+
+struct Route::Partition {
+  explicit Partition(TopicPartition t, int max_in_flight) : tp(std::move(t)), queue(max_in_flight) {}
+  TopicPartition tp;
+  PartitionState state = PartitionState::starting;
+  std::string reason;
+  SourceOffset next_fetch{0};
+  bool fetching = false;
+  PartitionQueue queue;
+  AbortedFilter aborted;
+  int64_t high_watermark = -1;
+  std::optional<int64_t> end_at_start;  // read_committed log end when the partition started
+  std::optional<SourceOffset> committed;
+  size_t fetch_size_floor = 0;          // raised when one batch exceeds the budget
+  PartitionStatus counters;
+};
+
+template <typename F>
+auto Route::on_strand(F&& f) {
+  return asio::bind_executor(strand_, std::forward<F>(f));
+}
+
+std::shared_ptr<Route> Route::create(asio::io_context& io, std::shared_ptr<net::Cluster> source,
+                                     std::shared_ptr<net::Cluster> target, RouteOptions opts) {
+  return std::shared_ptr<Route>(new Route(io, std::move(source), std::move(target), std::move(opts)));
+}
+
+Route::Route(asio::io_context& io, std::shared_ptr<net::Cluster> source, std::shared_ptr<net::Cluster> target,
+             RouteOptions opts)
+    : io_(io),
+      strand_(asio::make_strand(io)),
+      source_(std::move(source)),
+      target_(std::move(target)),
+      opts_(std::move(opts)),
+      metadata_timer_(strand_),
+      commit_timer_(strand_),
+      retry_timer_(strand_),
+      stop_timer_(strand_) {
+  offsets_ = GroupOffsets::create(source_, opts_.group, opts_.request_timeout);
+}
+
+Route::~Route() = default;
+
+size_t Route::total_buffered() const {
+  size_t n = 0;
+  for (const auto& [tp, p] : parts_) n += p->queue.buffered_bytes();
+  return n;
+}
+
+// ---------------------------------------------------------------- start, discovery
+
+void Route::start(std::function<void(std::error_code, std::string)> fatal) {
+  asio::post(strand_, [self = shared_from_this(), fatal = std::move(fatal)]() mutable {
+    self->fatal_ = std::move(fatal);
+    self->started_ = true;
+    TM_INFO(kLog, "route starting", {{"route", self->opts_.name}, {"group", self->opts_.group}});
+    self->init_producer();
+    self->refresh_metadata();
+    self->commit_timer_.expires_after(self->opts_.commit_interval);
+    self->commit_timer_.async_wait([self](const std::error_code& ec) {
+      if (!ec) self->commit(nullptr);
+    });
+  });
+}
+
+void Route::refresh_metadata() {
+  if (stopping_) return;
+  auto self = shared_from_this();
+  // Target first, so partitions learn whether their target partition exists.
+  target_->refresh(std::nullopt, on_strand([self](std::error_code tec, net::MetadataPtr) {
+    self->source_->refresh(std::nullopt, self->on_strand([self, tec](std::error_code ec, net::MetadataPtr md) {
+      if (ec || !md) {
+        TM_WARN(kLog, "source metadata refresh failed", {{"route", self->opts_.name}, {"error", ec.message()}});
+      } else {
+        self->discover(md);
+      }
+      if (tec) TM_WARN(kLog, "target metadata refresh failed", {{"route", self->opts_.name}, {"error", tec.message()}});
+      for (auto& [tp, p] : self->parts_)
+        if (p->state == PartitionState::waiting_target) self->set_running_or_waiting(*p);
+      self->schedule();
+      self->metadata_timer_.expires_after(self->opts_.metadata_interval);
+      self->metadata_timer_.async_wait([self](const std::error_code& e) {
+        if (!e) self->refresh_metadata();
+      });
+    }));
+  }));
+}
+
+void Route::discover(const net::MetadataPtr& md) {
+  std::vector<TopicPartition> added;
+  for (const auto& [name, t] : md->topics) {
+    if (t.internal || t.error_code != 0 || !opts_.select_topic || !opts_.select_topic(name)) continue;
+    for (const auto& pi : t.partitions) {
+      TopicPartition tp{name, pi.partition};
+      if (parts_.count(tp)) continue;
+      parts_[tp] = std::make_unique<Partition>(tp, opts_.inflight_per_partition);
+      parts_[tp]->counters.tp = tp;
+      added.push_back(tp);
+    }
+  }
+  if (added.empty()) return;
+  TM_INFO(kLog, "partitions selected", {{"route", opts_.name}, {"added", added.size()}, {"total", parts_.size()}});
+  start_partitions(std::move(added));
+}
+
+void Route::start_partitions(std::vector<TopicPartition> tps) {
+  auto self = shared_from_this();
+  offsets_->fetch(tps, on_strand([self, tps](std::error_code ec,
+                                             std::map<TopicPartition, std::optional<SourceOffset>> committed) {
+    if (ec) {
+      // Without the committed offsets we cannot know where to start: try again later,
+      // never guess (starting at the configured position would re-send or skip data).
+      TM_WARN(kLog, "cannot read the group's committed offsets; retrying",
+              {{"route", self->opts_.name}, {"group", self->opts_.group}, {"error", ec.message()}});
+      self->after(self->opts_.retry_backoff * 5, [self, tps] {
+        if (!self->stopping_) self->start_partitions(tps);
+      });
+      return;
+    }
+    self->resolve_start(tps, std::move(committed));
+  }));
+}
+
+void Route::resolve_start(std::vector<TopicPartition> tps,
+                          std::map<TopicPartition, std::optional<SourceOffset>> committed) {
+  auto self = shared_from_this();
+  for (const auto& tp : tps) {
+    auto it = parts_.find(tp);
+    if (it == parts_.end()) continue;
+    Partition* p = it->second.get();
+    auto c = committed.find(tp);
+    bool has_commit = c != committed.end() && c->second.has_value();
+    if (has_commit) {
+      p->next_fetch = *c->second;
+      p->committed = *c->second;
+    }
+    // The read_committed end now, for --until-caught-up; and the start when no commit.
+    list_offset(source_, tp, kLatestTimestamp, Isolation::read_committed, opts_.request_timeout,
+                on_strand([self, p, has_commit](std::error_code ec, int64_t end) {
+                  if (ec) {
+                    TM_WARN(kLog, "cannot read the partition's end offset; retrying",
+                            {{"partition", p->tp.str()}, {"error", ec.message()}});
+                    self->after(self->opts_.retry_backoff * 5, [self, p] {
+                      if (!self->stopping_) self->start_partitions({p->tp});
+                    });
+                    return;
+                  }
+                  p->end_at_start = end;
+                  p->high_watermark = end;
+                  if (has_commit || !self->opts_.start_earliest) {
+                    if (!has_commit) p->next_fetch = SourceOffset(end);
+                    self->set_running_or_waiting(*p);
+                    self->schedule();
+                    return;
+                  }
+                  list_offset(self->source_, p->tp, kEarliestTimestamp, Isolation::read_committed,
+                              self->opts_.request_timeout,
+                              self->on_strand([self, p](std::error_code ec2, int64_t start) {
+                                if (ec2) {
+                                  self->after(self->opts_.retry_backoff * 5, [self, p] {
+                                    if (!self->stopping_) self->start_partitions({p->tp});
+                                  });
+                                  return;
+                                }
+                                p->next_fetch = SourceOffset(start);
+                                self->set_running_or_waiting(*p);
+                                self->schedule();
+                              }));
+                }));
+  }
+}
+
+void Route::set_running_or_waiting(Partition& p) {
+  if (p.state == PartitionState::paused) return;
+  auto md = target_->metadata();
+  bool exists = md && md->partition(p.tp.topic, p.tp.partition) != nullptr;
+  if (exists) {
+    if (p.state != PartitionState::running)
+      TM_INFO(kLog, "partition running", {{"partition", p.tp.str()}, {"from_offset", p.next_fetch.value()}});
+    p.state = PartitionState::running;
+    p.reason.clear();
+  } else if (p.state != PartitionState::waiting_target) {
+    p.state = PartitionState::waiting_target;
+    p.reason = "target partition " + std::to_string(p.tp.partition) + " of '" + p.tp.topic +
+               "' does not exist (target has fewer partitions than the source)";
+    TM_WARN(kLog, "partition waiting for the target", {{"partition", p.tp.str()}, {"reason", p.reason}});
+  }
+  check_caught_up();
+}
+
+// ---------------------------------------------------------------- scheduling
+
+void Route::schedule() {
+  if (!started_) return;
+  if (!stopping_) schedule_fetches();
+  schedule_produces();
+  maybe_finish_stop();
+}
+
+void Route::retry_later() {
+  if (retry_armed_ || stopping_) return;
+  retry_armed_ = true;
+  retry_timer_.expires_after(opts_.retry_backoff);
+  retry_timer_.async_wait(on_strand([self = shared_from_this()](const std::error_code& ec) {
+    self->retry_armed_ = false;
+    if (!ec) self->schedule();
+  }));
+}
+
+void Route::schedule_fetches() {
+  size_t total = total_buffered();
+  if (total >= opts_.total_bytes) return;  // the global budget is full: fetch nothing
+  std::map<int32_t, std::vector<Partition*>> by_leader;
+  bool missing_leader = false;
+  for (auto& [tp, p] : parts_) {
+    if (p->state != PartitionState::running || p->fetching) continue;
+    if (p->queue.buffered_bytes() >= opts_.bytes_per_partition) continue;  // its budget is full
+    auto leader = source_->leader(tp.topic, tp.partition);
+    if (!leader) {
+      missing_leader = true;
+      continue;
+    }
+    if (fetching_brokers_.count(*leader)) continue;
+    by_leader[*leader].push_back(p.get());
+  }
+  if (missing_leader) {
+    source_->request_refresh();
+    retry_later();
+  }
+  for (auto& [broker, parts] : by_leader) send_fetch(broker, std::move(parts));
+}
+
+void Route::send_fetch(int32_t broker, std::vector<Partition*> parts) {
+  auto conn = source_->broker(broker);
+  if (!conn) return retry_later();
+  size_t room_total = opts_.total_bytes - std::min(opts_.total_bytes, total_buffered());
+  protocol::FetchRequest req;
+  req.max_wait_ms = static_cast<int32_t>(opts_.fetch_max_wait.count());
+  req.min_bytes = 1;
+  req.max_bytes = static_cast<int32_t>(std::min<size_t>(opts_.fetch_max_bytes, room_total));
+  req.isolation_level = static_cast<int8_t>(Isolation::read_committed);
+  std::map<std::string, size_t> topic_index;
+  for (auto* p : parts) {
+    size_t room = opts_.bytes_per_partition - std::min(opts_.bytes_per_partition, p->queue.buffered_bytes());
+    size_t want = std::max(std::min({room, opts_.fetch_max_bytes, room_total}), p->fetch_size_floor);
+    protocol::FetchRequest::Partition fp;
+    fp.partition_index = p->tp.partition;
+    fp.fetch_offset = p->next_fetch.value();
+    fp.partition_max_bytes = static_cast<int32_t>(std::min<size_t>(want, INT32_MAX));
+    auto [it, inserted] = topic_index.emplace(p->tp.topic, req.topics.size());
+    if (inserted) req.topics.push_back({p->tp.topic, {}});
+    req.topics[it->second].partitions.push_back(fp);
+    p->fetching = true;
+  }
+  fetching_brokers_.insert(broker);
+  auto self = shared_from_this();
+  // The fetch may wait fetch_max_wait at the broker: its deadline allows for that.
+  net::call<protocol::FetchResponse>(
+      conn, std::move(req), opts_.request_timeout + opts_.fetch_max_wait,
+      on_strand([self, broker, parts](std::error_code ec, protocol::FetchResponse resp, int16_t) {
+        self->fetching_brokers_.erase(broker);
+        for (auto* p : parts) p->fetching = false;
+        if (!ec && resp.error_code != 0) ec = make_error_code(static_cast<kafka_errc>(resp.error_code));
+        if (ec) {
+          TM_DEBUG(kLog, "fetch failed", {{"broker", broker}, {"error", ec.message()}});
+          self->source_->report_error(ec);
+          self->retry_later();
+          return;
+        }
+        for (const auto& t : resp.topics)
+          for (const auto& rp : t.partitions) {
+            auto it = self->parts_.find(TopicPartition{t.name, rp.partition_index});
+            if (it == self->parts_.end()) continue;
+            self->on_fetch_partition(*it->second, rp);
+          }
+        self->schedule();
+      }));
+}
+
+void Route::after(net::Millis delay, std::function<void()> fn) {
+  auto timer = std::make_shared<asio::steady_timer>(strand_, delay);
+  timer->async_wait([timer, fn = std::move(fn)](const std::error_code& ec) {
+    if (!ec) fn();
+  });
+}
+
+void Route::on_fetch_partition(Partition& p, const protocol::FetchResponse::Partition& rp) {
+  if (p.state != PartitionState::running) return;
+  if (rp.error_code != 0) return handle_fetch_error(p, make_error_code(static_cast<kafka_errc>(rp.error_code)));
+  p.high_watermark = rp.high_watermark;
+  p.counters.high_watermark = rp.high_watermark;
+  if (rp.aborted_transactions) p.aborted.add(*rp.aborted_transactions);
+  auto split = protocol::split_record_set(rp.records, p.next_fetch);
+  if (!split.ok()) {
+    return pause(p, "malformed record set from the source at fetch offset " + std::to_string(p.next_fetch.value()) +
+                        " (" + std::string(protocol::to_string(split.error)) + ")");
+  }
+  if (split.batches.empty() && split.needs_bigger_fetch) {
+    // One batch is larger than the budget allows us to fetch: take it alone (Kafka returns
+    // at least one batch anyway, KIP-74), the budget is exceeded by that batch only.
+    p.fetch_size_floor = *split.needs_bigger_fetch;
+    return;
+  }
+  p.fetch_size_floor = 0;
+  for (const auto& b : split.batches) {
+    auto verdict = b.verdict();
+    if (verdict == protocol::BatchVerdict::crc_mismatch || verdict == protocol::BatchVerdict::truncated ||
+        verdict == protocol::BatchVerdict::bad_length || verdict == protocol::BatchVerdict::unknown_magic ||
+        verdict == protocol::BatchVerdict::malformed_records) {
+      // A corrupt batch is never forwarded. The partition stops before it.
+      return pause(p, "corrupt source batch at offset " + std::to_string(b.base_offset()) + " (" +
+                          std::string(protocol::to_string(verdict)) + ")");
+    }
+    QueuedBatch q;
+    q.id = next_batch_id_++;
+    q.first = SourceOffset(b.base_offset());
+    q.last = b.last_offset();
+    q.batch = b;
+    q.bytes = b.size();
+    q.records = b.is_legacy() ? 0 : b.records_count();
+    auto txn = p.aborted.next(b);
+    if (txn != TxnVerdict::keep) {
+      q.send = false;
+      p.counters.dropped++;
+      p.queue.push(std::move(q));
+    } else if (auto reason = needs_repack(b, opts_.max_message_bytes)) {
+      auto repacked = repack(b, opts_.max_message_bytes);
+      if (!repacked) {
+        return pause(p, "cannot repack the batch at offset " + std::to_string(b.base_offset()) + ": " +
+                            repacked.error().message());
+      }
+      p.counters.repacked++;
+      TM_DEBUG(kLog, "batch repacked", {{"partition", p.tp.str()}, {"offset", b.base_offset()},
+                                        {"reason", std::string(to_string(*reason))}});
+      if (repacked->batches.empty()) {  // all records compacted away: nothing to send
+        q.send = false;
+        p.counters.dropped++;
+        p.queue.push(std::move(q));
+      } else {
+        const auto& ranges = repacked->source_ranges;
+        for (size_t i = 0; i < repacked->batches.size(); ++i) {
+          QueuedBatch r;
+          r.id = next_batch_id_++;
+          // Each piece accounts for the source offsets of its records; the last one also
+          // for whatever compaction removed at the end of the source batch.
+          r.first = SourceOffset(ranges[i].first);
+          r.last = i + 1 == repacked->batches.size() ? b.last_offset() : SourceOffset(ranges[i].second);
+          r.batch = protocol::RecordBatchView(BufferSlice(repacked->batches[i]));
+          r.bytes = repacked->batches[i].size();
+          r.records = r.batch.records_count();
+          p.queue.push(std::move(r));
+        }
+      }
+    } else {
+      p.queue.push(std::move(q));
+    }
+    p.next_fetch = SourceOffset(b.last_offset().value() + 1);
+  }
+  p.counters.next_fetch_offset = p.next_fetch.value();
+  release(p);
+}
+
+void Route::handle_fetch_error(Partition& p, std::error_code ec) {
+  auto e = static_cast<kafka_errc>(ec.value());
+  if (e == kafka_errc::offset_out_of_range) return handle_out_of_range(p);
+  if (e == kafka_errc::topic_authorization_failed)
+    return pause(p, "TOPIC_AUTHORIZATION_FAILED reading the source: the route may not read '" + p.tp.topic + "'");
+  if (e == kafka_errc::corrupt_message) return pause(p, "the source broker reports CORRUPT_MESSAGE");
+  TM_DEBUG(kLog, "fetch partition error", {{"partition", p.tp.str()}, {"error", ec.message()}});
+  source_->report_error(ec);
+  retry_later();
+}
+
+void Route::handle_out_of_range(Partition& p) {
+  // The offset we want is gone (retention) or beyond the end (topic recreated). Kafka's
+  // consumer would reset per auto.offset.reset; a mirror must say loudly what it skips.
+  auto self = shared_from_this();
+  Partition* pp = &p;
+  p.fetching = true;
+  list_offset(source_, p.tp, kEarliestTimestamp, Isolation::read_committed, opts_.request_timeout,
+              on_strand([self, pp](std::error_code ec, int64_t earliest) {
+                pp->fetching = false;
+                if (ec) return self->retry_later();
+                if (pp->next_fetch.value() < earliest) {
+                  TM_ERROR(kLog, "source data lost before it was mirrored (retention); skipping to the log start",
+                           {{"partition", pp->tp.str()},
+                            {"lost_from", pp->next_fetch.value()},
+                            {"lost_to", earliest - 1},
+                            {"records_lost", earliest - pp->next_fetch.value()}});
+                  pp->next_fetch = SourceOffset(earliest);
+                  self->schedule();
+                } else {
+                  self->pause(*pp, "fetch offset " + std::to_string(pp->next_fetch.value()) +
+                                       " is beyond the source log end (topic recreated?); reset the group's offset");
+                }
+              }));
+}
+
+// ---------------------------------------------------------------- producing
+
+void Route::init_producer() {
+  producer_state_ = ProducerState::initializing;
+  auto self = shared_from_this();
+  auto md = target_->metadata();
+  std::shared_ptr<net::Connection> conn;
+  if (md && !md->brokers.empty()) conn = target_->broker(md->brokers.begin()->first);
+  if (!conn) {
+    // No target metadata yet: ask for it, then try again.
+    target_->refresh(std::nullopt, on_strand([self](std::error_code ec, net::MetadataPtr m) {
+      if (ec || !m || m->brokers.empty()) return self->after(self->opts_.retry_backoff * 5, [self] { self->init_producer(); });
+      self->init_producer();
+    }));
+    return;
+  }
+  // InitProducerId without a transactional id: a fresh idempotent producer id and epoch.
+  net::call<protocol::InitProducerIdResponse>(
+      conn, protocol::InitProducerIdRequest{}, opts_.request_timeout,
+      on_strand([self](std::error_code ec, protocol::InitProducerIdResponse resp, int16_t) {
+        if (!ec && resp.error_code != 0) ec = make_error_code(static_cast<kafka_errc>(resp.error_code));
+        if (ec) {
+          TM_WARN(kLog, "InitProducerId failed on the target; retrying", {{"error", ec.message()}});
+          if (ec == kafka_errc::cluster_authorization_failed || ec == kafka_errc::transactional_id_authorization_failed) {
+            if (self->fatal_) self->fatal_(ec, "the route may not produce idempotently to the target (IdempotentWrite)");
+            return;
+          }
+          self->target_->report_error(ec);
+          return self->after(self->opts_.retry_backoff * 5, [self] { self->init_producer(); });
+        }
+        self->producer_ = {ProducerId(resp.producer_id), ProducerEpoch(resp.producer_epoch)};
+        for (auto& [tp, p] : self->parts_) p->queue.reset_sequences();
+        self->producer_state_ = ProducerState::ready;
+        TM_INFO(kLog, "producer id from the target",
+                {{"route", self->opts_.name}, {"producer_id", resp.producer_id}, {"epoch", resp.producer_epoch}});
+        self->schedule();
+      }));
+}
+
+void Route::reset_producer(const std::string& why) {
+  if (producer_state_ == ProducerState::resetting || producer_state_ == ProducerState::initializing) return;
+  TM_WARN(kLog, "resetting the idempotent producer", {{"route", opts_.name}, {"why", why}});
+  producer_state_ = ProducerState::resetting;
+  schedule();
+}
+
+void Route::schedule_produces() {
+  if (producer_state_ == ProducerState::resetting) {
+    // A new producer id only once nothing is in flight: every unacked batch then goes
+    // again, in order, with sequences from 0 under the new id.
+    for (const auto& [b, n] : produce_in_flight_)
+      if (n > 0) return;
+    init_producer();
+    return;
+  }
+  // Stopping: requests in flight finish, nothing new goes out.
+  if (producer_state_ != ProducerState::ready || stopping_) return;
+  std::map<int32_t, std::vector<Partition*>> by_leader;
+  bool missing_leader = false;
+  for (auto& [tp, p] : parts_) {
+    if (p->state != PartitionState::running || !p->queue.can_send()) continue;
+    auto leader = target_->leader(tp.topic, tp.partition);
+    if (!leader) {
+      missing_leader = true;
+      continue;
+    }
+    by_leader[*leader].push_back(p.get());
+  }
+  if (missing_leader) {
+    target_->request_refresh();
+    retry_later();
+  }
+  for (auto& [broker, parts] : by_leader) {
+    while (produce_in_flight_[broker] < opts_.produce_requests_per_broker) {
+      std::vector<std::pair<Partition*, QueuedBatch*>> batch;
+      size_t bytes = 0;
+      for (auto* p : parts) {
+        if (bytes >= opts_.fetch_max_bytes) break;
+        if (!p->queue.can_send()) continue;
+        auto* q = p->queue.take_next();  // one batch per partition per request (wire rule 1)
+        if (!q) continue;
+        bytes += q->bytes;
+        batch.emplace_back(p, q);
+      }
+      if (batch.empty()) break;
+      send_produce(broker, std::move(batch));
+    }
+  }
+}
+
+void Route::send_produce(int32_t broker, std::vector<std::pair<Partition*, QueuedBatch*>> batches) {
+  auto conn = target_->broker(broker);
+  struct Sent {
+    Partition* p;
+    uint64_t id;
+  };
+  std::vector<Sent> sent;
+  if (!conn) {
+    for (auto& [p, q] : batches) p->queue.failed(q->id);
+    return retry_later();
+  }
+  protocol::ProduceRequest req;
+  req.acks = -1;  // acks=all: nothing is committed before every in-sync replica has it
+  req.timeout_ms = static_cast<int32_t>(opts_.request_timeout.count());
+  std::map<std::string, size_t> topic_index;
+  for (auto& [p, q] : batches) {
+    // The header is rewritten (baseOffset 0, leader epoch -1, our producer id, epoch and
+    // sequence, transactional bit cleared, new CRC); the records go as fetched.
+    auto header = protocol::rewrite_header(q->batch, {producer_.id, producer_.epoch, q->sequence});
+    SharedBuffer hbuf(Bytes(header.begin(), header.end()));
+    auto [it, inserted] = topic_index.emplace(p->tp.topic, req.topics.size());
+    if (inserted) req.topics.push_back({p->tp.topic, {}});
+    req.topics[it->second].partitions.push_back({p->tp.partition, {BufferSlice(hbuf), q->batch.records()}});
+    sent.push_back({p, q->id});
+  }
+  produce_in_flight_[broker]++;
+  auto self = shared_from_this();
+  net::call<protocol::ProduceResponse>(
+      conn, std::move(req), opts_.request_timeout + net::Millis(5000),
+      on_strand([self, broker, sent](std::error_code ec, protocol::ProduceResponse resp, int16_t) {
+        self->produce_in_flight_[broker]--;
+        std::map<TopicPartition, std::pair<int16_t, int64_t>> results;
+        if (!ec)
+          for (const auto& t : resp.topics)
+            for (const auto& rp : t.partitions) results[{t.name, rp.index}] = {rp.error_code, rp.base_offset};
+        for (const auto& s : sent) {
+          std::error_code pec = ec;
+          int64_t base = -1;
+          if (!ec) {
+            auto it = results.find(s.p->tp);
+            if (it == results.end()) {
+              pec = errc::malformed;  // the broker did not answer for this partition
+            } else {
+              if (it->second.first != 0) pec = make_error_code(static_cast<kafka_errc>(it->second.first));
+              base = it->second.second;
+            }
+          }
+          self->on_produce_result(*s.p, s.id, pec, base);
+        }
+        if (ec) self->target_->report_error(ec);
+        self->schedule();
+      }));
+}
+
+void Route::on_produce_result(Partition& p, uint64_t id, std::error_code ec, int64_t base_offset) {
+  if (!ec || ec == kafka_errc::duplicate_sequence_number) {
+    // DUPLICATE_SEQUENCE_NUMBER: the broker already has this batch (a resend after a lost
+    // response); it is as good as an ack.
+    p.queue.acked(id, TargetOffset(base_offset));
+    release(p);
+    return;
+  }
+  bool explained = p.queue.resend_pending();  // before this failure is counted
+  p.queue.failed(id);
+  if (ec.category() != kafka_category()) {  // disconnect, timeout, malformed response
+    retry_later();
+    return;
+  }
+  auto e = static_cast<kafka_errc>(ec.value());
+  switch (e) {
+    case kafka_errc::out_of_order_sequence_number:
+      // Explained by an earlier failure of this partition in the same window: resend.
+      // Otherwise the broker's view of our sequence differs from ours: new producer id.
+      if (!explained) reset_producer("OUT_OF_ORDER_SEQUENCE_NUMBER on " + p.tp.str());
+      return;
+    case kafka_errc::unknown_producer_id:
+    case kafka_errc::invalid_producer_epoch:
+    case kafka_errc::producer_fenced:
+    case kafka_errc::invalid_producer_id_mapping:
+      reset_producer(std::string(kafka_error_name(static_cast<int16_t>(e))) + " on " + p.tp.str());
+      return;
+    case kafka_errc::topic_authorization_failed:
+      return pause(p, "TOPIC_AUTHORIZATION_FAILED writing the target: the route may not write '" + p.tp.topic + "'");
+    case kafka_errc::message_too_large:
+    case kafka_errc::record_list_too_large:
+      return pause(p, std::string(kafka_error_name(static_cast<int16_t>(e))) +
+                          ": a batch exceeds the target topic's max.message.bytes (assumed " +
+                          std::to_string(opts_.max_message_bytes) + ")");
+    case kafka_errc::invalid_record:
+    case kafka_errc::corrupt_message:
+    case kafka_errc::invalid_timestamp:
+    case kafka_errc::unsupported_for_message_format:
+    case kafka_errc::unsupported_compression_type:
+    case kafka_errc::invalid_required_acks:
+      return pause(p, std::string(kafka_error_name(static_cast<int16_t>(e))) + " from the target");
+    default:
+      if (is_retriable(e) || e == kafka_errc::unknown_topic_or_partition) {
+        target_->report_error(ec);
+        retry_later();
+        return;
+      }
+      return pause(p, std::string(kafka_error_name(static_cast<int16_t>(e))) + " from the target");
+  }
+}
+
+void Route::release(Partition& p) {
+  for (const auto& b : p.queue.release()) {
+    if (!b.send) continue;
+    p.counters.batches++;
+    p.counters.records += static_cast<uint64_t>(b.records);
+    p.counters.bytes += b.bytes;
+  }
+  check_caught_up();
+}
+
+void Route::pause(Partition& p, std::string reason) {
+  if (p.state == PartitionState::paused) return;
+  p.state = PartitionState::paused;
+  p.reason = std::move(reason);
+  TM_ERROR(kLog, "partition paused", {{"route", opts_.name}, {"partition", p.tp.str()}, {"reason", p.reason}});
+}
+
+// ---------------------------------------------------------------- commits, catch-up, stop
+
+void Route::commit(std::function<void()> done) {
+  auto self = shared_from_this();
+  auto rearm = [self] {
+    if (self->stopping_) return;
+    self->commit_timer_.expires_after(self->opts_.commit_interval);
+    self->commit_timer_.async_wait([self](const std::error_code& ec) {
+      if (!ec) self->commit(nullptr);
+    });
+  };
+  if (committing_) {
+    if (done) done();
+    return rearm();
+  }
+  std::map<TopicPartition, GroupOffsets::Commit> todo;
+  for (auto& [tp, p] : parts_) {
+    auto next = p->queue.committed_next();
+    if (next && (!p->committed || *p->committed != *next)) todo[tp] = GroupOffsets::Commit{*next, ""};
+  }
+  if (todo.empty()) {
+    if (done) done();
+    return rearm();
+  }
+  committing_ = true;
+  offsets_->commit(todo, on_strand([self, todo, done, rearm](std::error_code ec,
+                                                              std::map<TopicPartition, std::error_code> errors) {
+    self->committing_ = false;
+    if (ec) {
+      TM_WARN(kLog, "offset commit failed", {{"route", self->opts_.name}, {"error", ec.message()}});
+    } else {
+      for (const auto& [tp, c] : todo) {
+        auto err = errors.find(tp);
+        if (err != errors.end() && err->second) {
+          TM_WARN(kLog, "offset commit failed", {{"partition", tp.str()}, {"error", err->second.message()}});
+          continue;
+        }
+        auto it = self->parts_.find(tp);
+        if (it == self->parts_.end()) continue;
+        it->second->committed = c.next;
+        it->second->counters.committed_offset = c.next.value();
+      }
+    }
+    self->check_caught_up();
+    if (done) done();
+    rearm();
+  }));
+}
+
+void Route::on_caught_up(std::function<void()> done) {
+  asio::post(strand_, [self = shared_from_this(), done = std::move(done)]() mutable {
+    self->caught_up_ = std::move(done);
+    self->check_caught_up();
+  });
+}
+
+void Route::check_caught_up() {
+  if (!caught_up_ || caught_up_reported_ || parts_.empty()) return;
+  bool need_commit = false;
+  for (const auto& [tp, p] : parts_) {
+    if (!p->end_at_start || p->state != PartitionState::running) return;
+    auto released = p->queue.committed_next();
+    // Mirrored up to: the released prefix, or (nothing sent yet) where fetching started.
+    int64_t done = released ? released->value() : (p->queue.empty() ? p->next_fetch.value() : -1);
+    if (done < *p->end_at_start) return;
+    if (released && p->committed != released) need_commit = true;
+  }
+  // Everything acknowledged: commit now rather than at the next tick, then report.
+  if (need_commit) return commit(nullptr);
+  caught_up_reported_ = true;
+  TM_INFO(kLog, "caught up with the source high watermarks seen at start", {{"route", opts_.name}});
+  asio::post(io_, caught_up_);
+}
+
+void Route::stop(net::Millis timeout, std::function<void()> done) {
+  asio::post(strand_, [self = shared_from_this(), timeout, done = std::move(done)]() mutable {
+    self->stopping_ = true;
+    self->stopped_ = std::move(done);
+    self->metadata_timer_.cancel();
+    self->retry_timer_.cancel();
+    TM_INFO(kLog, "route stopping: no new fetches, waiting for the target's acks", {{"route", self->opts_.name}});
+    self->stop_timer_.expires_after(timeout);
+    self->stop_timer_.async_wait(self->on_strand([self](const std::error_code& ec) {
+      if (ec || !self->stopped_) return;
+      TM_WARN(kLog, "stop timeout: abandoning requests still in flight", {{"route", self->opts_.name}});
+      self->abandon_in_flight_ = true;
+      self->maybe_finish_stop();
+    }));
+    self->maybe_finish_stop();
+  });
+}
+
+void Route::maybe_finish_stop() {
+  if (!stopping_ || !stopped_) return;
+  if (!abandon_in_flight_)
+    for (const auto& [b, n] : produce_in_flight_)
+      if (n > 0) return;
+  auto done = std::move(stopped_);
+  stopped_ = nullptr;
+  stop_timer_.cancel();
+  commit_timer_.cancel();
+  committing_ = false;
+  commit([self = shared_from_this(), done] {
+    TM_INFO(kLog, "route stopped; acknowledged offsets committed", {{"route", self->opts_.name}});
+    asio::post(self->io_, done);
+  });
+}
+
+void Route::status(std::function<void(std::vector<PartitionStatus>)> handler) {
+  asio::post(strand_, [self = shared_from_this(), handler = std::move(handler)] {
+    std::vector<PartitionStatus> out;
+    for (const auto& [tp, p] : self->parts_) {
+      PartitionStatus s = p->counters;
+      s.state = p->state;
+      s.reason = p->reason;
+      s.next_fetch_offset = p->next_fetch.value();
+      s.committed_offset = p->committed ? p->committed->value() : -1;
+      s.high_watermark = p->high_watermark;
+      s.buffered_bytes = p->queue.buffered_bytes();
+      out.push_back(std::move(s));
+    }
+    handler(std::move(out));
+  });
+}
+
+}  // namespace tiermirror::pipeline

@@ -1,0 +1,358 @@
+// Routes between librdkafka mock clusters: identity, order, restarts, faults, waiting
+// partitions, corrupt input and repack. Every Produce the route sends is checked by the
+// produce-rules environment (produce_rules_env.cc).
+#include <gtest/gtest.h>
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+
+#include <future>
+#include <thread>
+
+#include "mock_support.h"
+#include "support/batch_builder.h"
+#include "tiermirror/app/readback.h"
+#include "tiermirror/pipeline/route.h"
+
+namespace tiermirror::test {
+namespace {
+
+using pipeline::PartitionState;
+using pipeline::PartitionStatus;
+
+pipeline::RouteOptions options(const std::string& name, const std::string& topic) {
+  pipeline::RouteOptions o;
+  o.name = name;
+  o.select_topic = [topic](const std::string& t) { return t == topic; };
+  o.group = "tiermirror-" + name;
+  o.commit_interval = net::Millis(200);
+  o.metadata_interval = net::Millis(500);
+  o.request_timeout = net::Millis(3000);
+  o.fetch_max_wait = net::Millis(50);
+  o.retry_backoff = net::Millis(50);
+  return o;
+}
+
+/// A route between two clusters on its own io thread.
+class Mirror {
+ public:
+  Mirror(const std::string& src, const std::string& dst, pipeline::RouteOptions o) {
+    net::ClusterOptions co;
+    co.connection.backoff_initial = net::Millis(20);
+    co.connection.backoff_max = net::Millis(300);
+    co.connection.connect_timeout = net::Millis(2000);
+    co.metadata_timeout = net::Millis(2000);
+    co.name = "source";
+    source_ = net::Cluster::create(io_.io(), net::parse_endpoints(src), co);
+    co.name = "target";
+    target_ = net::Cluster::create(io_.io(), net::parse_endpoints(dst), co);
+    route_ = pipeline::Route::create(io_.io(), source_, target_, std::move(o));
+    route_->start([this](std::error_code ec, std::string why) { fatal_ = why + ": " + ec.message(); });
+  }
+  ~Mirror() {
+    if (!stopped_) stop();
+  }
+  bool caught_up(std::chrono::seconds timeout = std::chrono::seconds(60)) {
+    auto p = std::make_shared<std::promise<void>>();
+    route_->on_caught_up([p] { p->set_value(); });
+    return p->get_future().wait_for(timeout) == std::future_status::ready;
+  }
+  std::vector<PartitionStatus> status() {
+    return net::await<std::vector<PartitionStatus>>([&](auto done) { route_->status(done); });
+  }
+  PartitionStatus status_of(int32_t partition) {
+    for (auto& s : status())
+      if (s.tp.partition == partition) return s;
+    return {};
+  }
+  /// Waits until `pred(status())` holds.
+  template <typename Pred>
+  bool wait_for(Pred pred, std::chrono::seconds timeout = std::chrono::seconds(30)) {
+    auto end = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < end) {
+      if (pred(status())) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return false;
+  }
+  void stop() {
+    std::promise<void> done;
+    route_->stop(net::Millis(5000), [&done] { done.set_value(); });
+    done.get_future().wait();
+    source_->close();
+    target_->close();
+    stopped_ = true;
+  }
+  /// Simulates a crash: nothing is committed, connections just go.
+  void crash() {
+    source_->close();
+    target_->close();
+    stopped_ = true;
+  }
+  std::string fatal_;
+
+ private:
+  net::IoThread io_;
+  std::shared_ptr<net::Cluster> source_, target_;
+  std::shared_ptr<pipeline::Route> route_;
+  bool stopped_ = false;
+};
+
+std::vector<protocol::RecordBatchView> read_all(const std::string& bootstrap, const TopicPartition& tp) {
+  net::IoThread io;
+  ClusterClient c(io, bootstrap, "reader");
+  c.refresh();
+  auto dump = app::read_partition(c.cluster, tp);
+  EXPECT_FALSE(dump.ec) << tp.str() << ": " << dump.ec.message();
+  return dump.batches;
+}
+
+void traffic(const std::string& bootstrap, const std::string& topic, int records_per_codec, uint64_t seed = 1) {
+  for (const char* codec : {"none", "gzip", "snappy", "lz4", "zstd"}) {
+    app::TrafficOptions t;
+    t.codec = codec;
+    t.records = records_per_codec;
+    t.idempotent = seed % 2 == 0;
+    t.seed = seed++;
+    app::produce_traffic(bootstrap, topic, t);
+  }
+}
+
+void expect_identity(const std::string& target, const std::vector<std::string>& sources, const std::string& topic,
+                     int partitions) {
+  for (int p = 0; p < partitions; ++p) {
+    std::vector<std::vector<protocol::RecordBatchView>> srcs;
+    for (const auto& s : sources) srcs.push_back(read_all(s, {topic, p}));
+    auto proof = app::prove_identity(read_all(target, {topic, p}), srcs);
+    EXPECT_TRUE(proof.ok) << "partition " << p << ": " << proof.detail;
+  }
+}
+
+TEST(MockPipeline, EveryCodecMirroredIdenticallyAndInOrder) {
+  app::MockCluster src("src", 3), dst("dst", 3);
+  src.create_topic("events", 4, 3);
+  dst.create_topic("events", 4, 3);
+  traffic(src.bootstrap(), "events", 300);
+  Mirror m(src.bootstrap(), dst.bootstrap(), options("codecs", "events"));
+  ASSERT_TRUE(m.caught_up()) << m.fatal_;
+  expect_identity(dst.bootstrap(), {src.bootstrap()}, "events", 4);
+  for (int p = 0; p < 4; ++p) {
+    // Keys, values, headers and timestamps as a Kafka consumer sees them.
+    auto a = consume_partition(src.bootstrap(), "events", p);
+    auto b = consume_partition(dst.bootstrap(), "events", p);
+    ASSERT_EQ(a.size(), b.size());
+    for (size_t i = 0; i < a.size(); ++i) ASSERT_EQ(a[i], b[i]) << "partition " << p << " record " << i;
+  }
+  for (const auto& s : m.status()) {
+    EXPECT_EQ(s.state, PartitionState::running);
+    EXPECT_EQ(s.repacked, 0u) << "forwardable batches are never repacked";
+    EXPECT_EQ(s.committed_offset, s.high_watermark) << s.tp.str();
+  }
+}
+
+TEST(MockPipeline, TwoSourcesIntoOneTarget) {
+  app::MockCluster a("dc-a", 1), b("dc-b", 1), agg("aggregate", 3);
+  for (auto* c : {&a, &b}) c->create_topic("clicks", 3, 1);
+  agg.create_topic("clicks", 3, 3);
+  traffic(a.bootstrap(), "clicks", 200, 1);
+  traffic(b.bootstrap(), "clicks", 200, 100);
+  Mirror ma(a.bootstrap(), agg.bootstrap(), options("a-to-agg", "clicks"));
+  Mirror mb(b.bootstrap(), agg.bootstrap(), options("b-to-agg", "clicks"));
+  ASSERT_TRUE(ma.caught_up());
+  ASSERT_TRUE(mb.caught_up());
+  expect_identity(agg.bootstrap(), {a.bootstrap(), b.bootstrap()}, "clicks", 3);
+}
+
+TEST(MockPipeline, RestartResumesFromCommittedOffsetsWithoutDuplicates) {
+  app::MockCluster src("src", 1), dst("dst", 1);
+  src.create_topic("t", 2, 1);
+  dst.create_topic("t", 2, 1);
+  traffic(src.bootstrap(), "t", 100, 1);
+  {
+    Mirror m(src.bootstrap(), dst.bootstrap(), options("restart", "t"));
+    ASSERT_TRUE(m.caught_up());
+  }  // graceful stop: everything acknowledged is committed
+  traffic(src.bootstrap(), "t", 100, 50);
+  Mirror m2(src.bootstrap(), dst.bootstrap(), options("restart", "t"));
+  ASSERT_TRUE(m2.caught_up());
+  // A graceful stop leaves no uncommitted window: 0 duplicates.
+  expect_identity(dst.bootstrap(), {src.bootstrap()}, "t", 2);
+}
+
+TEST(MockPipeline, CrashResendsOnlyTheUncommittedWindow) {
+  app::MockCluster src("src", 1), dst("dst", 1);
+  src.create_topic("t", 1, 1);
+  dst.create_topic("t", 1, 1);
+  traffic(src.bootstrap(), "t", 100, 1);
+  auto o = options("crash", "t");
+  o.commit_interval = net::Millis(3600000);  // nothing committed before the crash
+  size_t first_run_batches = 0;
+  {
+    Mirror m(src.bootstrap(), dst.bootstrap(), o);
+    ASSERT_TRUE(m.wait_for([](const auto& st) { return !st.empty() && st[0].batches > 0 && st[0].records >= 500; }));
+    first_run_batches = m.status()[0].batches;
+    m.crash();
+  }
+  Mirror m2(src.bootstrap(), dst.bootstrap(), options("crash", "t"));
+  ASSERT_TRUE(m2.caught_up());
+  auto source = read_all(src.bootstrap(), {"t", 0});
+  auto target = read_all(dst.bootstrap(), {"t", 0});
+  // At-least-once: the uncommitted window (all of the first run here) arrives twice, and
+  // exactly that: the target is the first run's batches followed by the whole source.
+  ASSERT_EQ(target.size(), source.size() + first_run_batches);
+  std::vector<protocol::RecordBatchView> first(target.begin(), target.begin() + first_run_batches);
+  std::vector<protocol::RecordBatchView> rest(target.begin() + first_run_batches, target.end());
+  EXPECT_TRUE(app::prove_identity(first, {std::vector(source.begin(), source.begin() + first_run_batches)}).ok);
+  EXPECT_TRUE(app::prove_identity(rest, {source}).ok);
+  std::printf("crash test: %zu duplicated batches, the uncommitted window\n", first_run_batches);
+}
+
+TEST(MockPipeline, LeaderChangesAndBrokerDownMidStream) {
+  app::MockCluster src("src", 3), dst("dst", 3);
+  src.create_topic("t", 3, 3);
+  dst.create_topic("t", 3, 3);
+  traffic(src.bootstrap(), "t", 400, 1);
+  auto o = options("faults", "t");
+  o.bytes_per_partition = 64 << 10;  // small budgets: many fetch/produce rounds
+  o.fetch_max_bytes = 64 << 10;
+  Mirror m(src.bootstrap(), dst.bootstrap(), o);
+  ASSERT_TRUE(m.wait_for([](const auto& st) {
+    uint64_t n = 0;
+    for (const auto& s : st) n += s.batches;
+    return n > 3;
+  }));
+  for (int p = 0; p < 3; ++p) {
+    rd_kafka_mock_partition_set_leader(src.mock(), "t", p, (p + 1) % 3 + 1);
+    rd_kafka_mock_partition_set_leader(dst.mock(), "t", p, (p + 2) % 3 + 1);
+  }
+  rd_kafka_mock_broker_set_down(dst.mock(), 2);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  rd_kafka_mock_broker_set_up(dst.mock(), 2);
+  ASSERT_TRUE(m.caught_up()) << m.fatal_;
+  expect_identity(dst.bootstrap(), {src.bootstrap()}, "t", 3);
+}
+
+TEST(MockPipeline, InjectedRetriableErrorsOnProduceAndFetch) {
+  app::MockCluster src("src", 1), dst("dst", 1);
+  src.create_topic("t", 2, 1);
+  dst.create_topic("t", 2, 1);
+  traffic(src.bootstrap(), "t", 200, 1);
+  rd_kafka_mock_push_request_errors(dst.mock(), 0 /* Produce */, 4, RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION,
+                                    RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT, RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS,
+                                    RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE);
+  rd_kafka_mock_push_request_errors(src.mock(), 1 /* Fetch */, 2, RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION,
+                                    RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART);
+  Mirror m(src.bootstrap(), dst.bootstrap(), options("errors", "t"));
+  ASSERT_TRUE(m.caught_up()) << m.fatal_;
+  expect_identity(dst.bootstrap(), {src.bootstrap()}, "t", 2);
+}
+
+TEST(MockPipeline, ProducerIdErrorForcesANewProducerWithoutLossOrReorder) {
+  app::MockCluster src("src", 1), dst("dst", 1);
+  src.create_topic("t", 2, 1);
+  dst.create_topic("t", 2, 1);
+  traffic(src.bootstrap(), "t", 200, 1);
+  rd_kafka_mock_push_request_errors(dst.mock(), 0 /* Produce */, 2, RD_KAFKA_RESP_ERR_UNKNOWN_PRODUCER_ID,
+                                    RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER);
+  Mirror m(src.bootstrap(), dst.bootstrap(), options("pid-reset", "t"));
+  ASSERT_TRUE(m.caught_up()) << m.fatal_;
+  expect_identity(dst.bootstrap(), {src.bootstrap()}, "t", 2);
+  // The refused batches never landed. Each producer id that did land starts its run of
+  // batches at sequence 0 and follows the record counts: after a reset the new id
+  // restarts at 0, as the broker requires.
+  for (int p = 0; p < 2; ++p) {
+    auto batches = read_all(dst.bootstrap(), {"t", p});
+    ASSERT_FALSE(batches.empty());
+    std::map<int64_t, int32_t> next_seq;
+    int64_t current = -1;
+    for (const auto& b : batches) {
+      int64_t pid = b.producer_id().value();
+      if (pid != current) {
+        EXPECT_FALSE(next_seq.count(pid)) << "a producer id came back after a reset";
+        current = pid;
+      }
+      EXPECT_EQ(b.base_sequence(), next_seq[pid]) << "partition " << p;
+      next_seq[pid] += b.records_count();
+    }
+  }
+}
+
+TEST(MockPipeline, PartitionsMissingOnTheTargetWaitWhileOthersFlow) {
+  app::MockCluster src("src", 1), dst("dst", 1);
+  src.create_topic("wide", 4, 1);
+  dst.create_topic("wide", 2, 1);
+  traffic(src.bootstrap(), "wide", 100, 1);
+  Mirror m(src.bootstrap(), dst.bootstrap(), options("narrow", "wide"));
+  ASSERT_TRUE(m.wait_for([](const auto& st) {
+    if (st.size() != 4) return false;
+    for (const auto& s : st) {
+      bool waiting = s.tp.partition >= 2;
+      if (waiting && s.state != PartitionState::waiting_target) return false;
+      if (!waiting && s.committed_offset != s.high_watermark) return false;
+    }
+    return true;
+  })) << "partitions 0-1 mirror fully, 2-3 wait";
+  auto s2 = m.status_of(2);
+  EXPECT_NE(s2.reason.find("does not exist"), std::string::npos) << s2.reason;
+  EXPECT_EQ(s2.batches, 0u);
+  expect_identity(dst.bootstrap(), {src.bootstrap()}, "wide", 2);
+}
+
+TEST(MockPipeline, CorruptSourceBatchPausesItsPartitionAndIsNeverForwarded) {
+  app::MockCluster src("src", 1), dst("dst", 1);
+  src.create_topic("t", 2, 1);
+  dst.create_topic("t", 2, 1);
+  plant_batch(src.bootstrap(), {"t", 0}, BatchBuilder().add_n(5).build());
+  plant_batch(src.bootstrap(), {"t", 0}, BatchBuilder().add_n(5).corrupt_crc().build());
+  plant_batch(src.bootstrap(), {"t", 0}, BatchBuilder().add_n(5).build());
+  for (int i = 0; i < 3; ++i) plant_batch(src.bootstrap(), {"t", 1}, BatchBuilder().add_n(4).build());
+  Mirror m(src.bootstrap(), dst.bootstrap(), options("corrupt", "t"));
+  ASSERT_TRUE(m.wait_for([](const auto& st) {
+    if (st.size() != 2) return false;
+    return st[0].state == PartitionState::paused && st[1].committed_offset == 12;
+  }));
+  auto s0 = m.status_of(0);
+  EXPECT_NE(s0.reason.find("corrupt source batch at offset 5"), std::string::npos) << s0.reason;
+  EXPECT_EQ(s0.batches, 1u);
+  EXPECT_EQ(s0.committed_offset, 5) << "commits stop before the corrupt batch";
+  auto target0 = read_all(dst.bootstrap(), {"t", 0});
+  ASSERT_EQ(target0.size(), 1u);
+  EXPECT_TRUE(target0[0].crc_ok());
+  EXPECT_EQ(read_all(dst.bootstrap(), {"t", 1}).size(), 3u);
+}
+
+TEST(MockPipeline, CompactionGapsAndOversizedBatchesAreRepacked) {
+  app::MockCluster src("src", 1), dst("dst", 1);
+  src.create_topic("t", 1, 1);
+  dst.create_topic("t", 1, 1);
+  // A batch as the log cleaner leaves it: 3 records at offset deltas 0, 2, 5.
+  plant_batch(src.bootstrap(), {"t", 0},
+              BatchBuilder()
+                  .add(RecordSpec::kv("k0", "v0").with_offset_delta(0))
+                  .add(RecordSpec::kv("k2", "v2").with_offset_delta(2))
+                  .add(RecordSpec::kv("k5", "v5").with_offset_delta(5))
+                  .last_offset_delta(5)
+                  .build());
+  // A batch bigger than the target's (assumed) max.message.bytes.
+  BatchBuilder big;
+  for (int i = 0; i < 40; ++i) big.add("key-" + std::to_string(i), std::string(1000, char('a' + i % 26)));
+  plant_batch(src.bootstrap(), {"t", 0}, big.build());
+  auto o = options("repack", "t");
+  o.max_message_bytes = 8 << 10;
+  Mirror m(src.bootstrap(), dst.bootstrap(), o);
+  ASSERT_TRUE(m.caught_up()) << m.fatal_;
+  auto s = m.status_of(0);
+  EXPECT_EQ(s.repacked, 2u);
+  auto records = consume_partition(dst.bootstrap(), "t", 0);
+  ASSERT_EQ(records.size(), 43u);
+  EXPECT_EQ(records[0].key, "k0");
+  EXPECT_EQ(records[2].key, "k5");
+  EXPECT_EQ(records[3].key, "key-0");
+  EXPECT_EQ(records[42].key, "key-39");
+  for (const auto& b : read_all(dst.bootstrap(), {"t", 0})) {
+    EXPECT_LE(b.size(), size_t{8 << 10});
+    EXPECT_EQ(b.records_count(), b.last_offset_delta() + 1);
+  }
+}
+
+}  // namespace
+}  // namespace tiermirror::test
