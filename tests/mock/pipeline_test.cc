@@ -354,5 +354,57 @@ TEST(MockPipeline, CompactionGapsAndOversizedBatchesAreRepacked) {
   }
 }
 
+TEST(MockPipeline, WaitingPartitionsStartWhenTheTargetShowsThem) {
+  app::MockCluster src("src", 1), dst("dst", 1);
+  src.create_topic("late", 2, 1);
+  traffic(src.bootstrap(), "late", 100, 1);
+  Mirror m(src.bootstrap(), dst.bootstrap(), options("late", "late"));
+  ASSERT_TRUE(m.wait_for([](const auto& st) {
+    return st.size() == 2 && st[0].state == PartitionState::waiting_target &&
+           st[1].state == PartitionState::waiting_target;
+  }));
+  // The target topic appears (as the partition-count syncer will make it): mirroring
+  // starts at the next metadata refresh, without a restart.
+  dst.create_topic("late", 2, 1);
+  ASSERT_TRUE(m.caught_up()) << m.fatal_;
+  expect_identity(dst.bootstrap(), {src.bootstrap()}, "late", 2);
+}
+
+TEST(MockPipeline, StalledTargetKeepsMemoryAtTheBudget) {
+  app::MockCluster src("src", 1), dst("dst", 1);
+  src.create_topic("t", 2, 1);
+  dst.create_topic("t", 2, 1);
+  traffic(src.bootstrap(), "t", 1000, 1);  // about 1.7 MB uncompressed per codec round
+  auto o = options("stall", "t");
+  o.bytes_per_partition = 64 << 10;
+  o.total_bytes = 96 << 10;
+  o.request_timeout = net::Millis(10000);
+  // The target refuses every Produce for a while (retriable NOT_ENOUGH_REPLICAS, as a
+  // cluster short of in-sync replicas does): fetching must stop at the budgets.
+  std::vector<rd_kafka_resp_err_t> refusals(60, RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS);
+  rd_kafka_mock_push_request_errors_array(dst.mock(), 0 /* Produce */, refusals.size(), refusals.data());
+  Mirror m(src.bootstrap(), dst.bootstrap(), o);
+  size_t max_seen = 0, largest_batch = 0;
+  for (const auto& b : read_all(src.bootstrap(), {"t", 0})) largest_batch = std::max(largest_batch, b.size());
+  for (const auto& b : read_all(src.bootstrap(), {"t", 1})) largest_batch = std::max(largest_batch, b.size());
+  auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(1500);
+  while (std::chrono::steady_clock::now() < until) {
+    size_t total = 0;
+    for (const auto& s : m.status()) {
+      // A fetch may overshoot a partition's budget by the batches of one response.
+      EXPECT_LE(s.buffered_bytes, size_t{64 << 10} + size_t{64 << 10} + largest_batch) << s.tp.str();
+      total += s.buffered_bytes;
+    }
+    max_seen = std::max(max_seen, total);
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  std::printf("stalled target: peak %zu bytes buffered, budget %d per partition / %d total, largest batch %zu\n",
+              max_seen, 64 << 10, 96 << 10, largest_batch);
+  EXPECT_GE(max_seen, size_t{32 << 10}) << "the route filled its budget while the target stalled";
+  EXPECT_LE(max_seen, size_t{96 << 10} + 2 * largest_batch + size_t{64 << 10});
+  ASSERT_TRUE(m.caught_up()) << m.fatal_;
+  expect_identity(dst.bootstrap(), {src.bootstrap()}, "t", 2);
+}
+
 }  // namespace
 }  // namespace tiermirror::test
