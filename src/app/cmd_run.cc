@@ -22,6 +22,16 @@ int cmd_run(const RunOptions& opts) {
   }
   const auto& cfg = *loaded.config;
   if (!opts.log_level) log::init(cfg.logging.level, cfg.logging.format);
+  for (const auto* c : {&cfg.source, &cfg.target}) {
+    // Connecting in plaintext to a TLS or SASL listener would fail obscurely (or worse,
+    // succeed against the wrong listener): refuse plainly until the data path speaks them.
+    if (c->security.protocol != config::SecurityProtocol::plaintext) {
+      std::cerr << opts.config_path << ": " << (c == &cfg.source ? "source" : "target")
+                << ".security.protocol: " << config::to_string(c->security.protocol)
+                << " is not supported by this build yet; only plaintext clusters can be mirrored\n";
+      return 1;
+    }
+  }
 
   // Signals are blocked in every thread and taken by sigwait below; the route reports
   // catch-up and fatal errors by raising SIGUSR1 so one wait covers them all.
