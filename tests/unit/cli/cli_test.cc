@@ -131,6 +131,18 @@ TEST(Cli, ProbeRejectsABadBootstrapList) {
   EXPECT_NE(r.err.find("HOST:PORT"), std::string::npos);
 }
 
+TEST(Cli, RunRefusesSecurityItCannotSpeakYet) {
+  std::string yaml =
+      "route: {name: r}\n"
+      "source: {name: a, bootstrap_servers: [\"127.0.0.1:1\"],\n"
+      "         security: {protocol: ssl, tls: {ca_file: " + fixture_path("config/ca.pem") + "}}}\n"
+      "target: {name: b, bootstrap_servers: [\"127.0.0.1:2\"]}\n"
+      "topics: {include: [t]}\n";
+  auto r = run("run --config " + write_temp("tls.yaml", yaml));
+  EXPECT_EQ(r.status, 1) << r.err;
+  EXPECT_NE(r.err.find("source.security.protocol: ssl is not supported"), std::string::npos) << r.err;
+}
+
 TEST(Cli, RunStopsCleanlyOnSigterm) {
   // Brokers that do not answer: run keeps retrying (as a daemon must) until SIGTERM, then
   // stops, commits nothing it did not mirror, and exits 0.
