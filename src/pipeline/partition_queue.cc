@@ -88,4 +88,14 @@ std::vector<QueuedBatch> PartitionQueue::release() {
   return out;
 }
 
+std::vector<QueuedBatch> PartitionQueue::drop_unsent_tail() {
+  std::vector<QueuedBatch> out;
+  while (!q_.empty() && q_.back().state == QueuedBatch::State::queued) {
+    bytes_ -= q_.back().bytes;
+    out.push_back(std::move(q_.back()));
+    q_.pop_back();
+  }
+  return out;
+}
+
 }  // namespace tiermirror::pipeline

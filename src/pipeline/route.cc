@@ -46,6 +46,7 @@ struct Route::Partition {
   std::optional<int64_t> end_at_start;  // read_committed log end when the partition started
   std::optional<SourceOffset> committed;
   size_t fetch_size_floor = 0;          // raised when one batch exceeds the budget
+  bool sending_stopped = false;         // paused for a target-side reason
   PartitionStatus counters;
 };
 
@@ -75,10 +76,24 @@ Route::Route(asio::io_context& io, std::shared_ptr<net::Cluster> source, std::sh
 
 Route::~Route() = default;
 
-size_t Route::total_buffered() const {
-  size_t n = 0;
-  for (const auto& [tp, p] : parts_) n += p->queue.buffered_bytes();
-  return n;
+size_t Route::total_buffered() const { return frame_bytes_ + fetch_reserved_; }
+
+void Route::track(const QueuedBatch& b) {
+  const auto& owner = b.batch.bytes().owner();
+  auto& use = frames_[owner.span().data()];
+  if (use.batches++ == 0) {
+    use.bytes = owner.size();
+    frame_bytes_ += use.bytes;
+  }
+}
+
+void Route::untrack(const QueuedBatch& b) {
+  auto it = frames_.find(b.batch.bytes().owner().span().data());
+  if (it == frames_.end()) return;
+  if (--it->second.batches == 0) {
+    frame_bytes_ -= it->second.bytes;
+    frames_.erase(it);
+  }
 }
 
 // ---------------------------------------------------------------- start, discovery
@@ -287,12 +302,17 @@ void Route::send_fetch(int32_t broker, std::vector<Partition*> parts) {
     p->fetching = true;
   }
   fetching_brokers_.insert(broker);
+  // The response may use all of max_bytes: reserve it so fetches to other brokers do not
+  // count the same room.
+  size_t reserved = static_cast<size_t>(req.max_bytes);
+  fetch_reserved_ += reserved;
   auto self = shared_from_this();
   // The fetch may wait fetch_max_wait at the broker: its deadline allows for that.
   net::call<protocol::FetchResponse>(
       conn, std::move(req), opts_.request_timeout + opts_.fetch_max_wait,
-      on_strand([self, broker, parts](std::error_code ec, protocol::FetchResponse resp, int16_t) {
+      on_strand([self, broker, parts, reserved](std::error_code ec, protocol::FetchResponse resp, int16_t) {
         self->fetching_brokers_.erase(broker);
+        self->fetch_reserved_ -= reserved;
         for (auto* p : parts) p->fetching = false;
         if (!ec && resp.error_code != 0) ec = make_error_code(static_cast<kafka_errc>(resp.error_code));
         if (ec) {
@@ -356,6 +376,7 @@ void Route::on_fetch_partition(Partition& p, const protocol::FetchResponse::Part
     if (txn != TxnVerdict::keep) {
       q.send = false;
       p.counters.dropped++;
+      track(q);
       p.queue.push(std::move(q));
     } else if (auto reason = needs_repack(b, opts_.max_message_bytes)) {
       auto repacked = repack(b, opts_.max_message_bytes);
@@ -369,6 +390,7 @@ void Route::on_fetch_partition(Partition& p, const protocol::FetchResponse::Part
       if (repacked->batches.empty()) {  // all records compacted away: nothing to send
         q.send = false;
         p.counters.dropped++;
+        track(q);
         p.queue.push(std::move(q));
       } else {
         const auto& ranges = repacked->source_ranges;
@@ -382,10 +404,12 @@ void Route::on_fetch_partition(Partition& p, const protocol::FetchResponse::Part
           r.batch = protocol::RecordBatchView(BufferSlice(repacked->batches[i]));
           r.bytes = repacked->batches[i].size();
           r.records = r.batch.records_count();
+          track(r);
           p.queue.push(std::move(r));
         }
       }
     } else {
+      track(q);
       p.queue.push(std::move(q));
     }
     p.next_fetch = SourceOffset(b.last_offset().value() + 1);
@@ -490,7 +514,8 @@ void Route::schedule_produces() {
   std::map<int32_t, std::vector<Partition*>> by_leader;
   bool missing_leader = false;
   for (auto& [tp, p] : parts_) {
-    if (p->state != PartitionState::running || !p->queue.can_send()) continue;
+    bool may_send = p->state == PartitionState::running || (p->state == PartitionState::paused && !p->sending_stopped);
+    if (!may_send || !p->queue.can_send()) continue;
     auto leader = target_->leader(tp.topic, tp.partition);
     if (!leader) {
       missing_leader = true;
@@ -602,31 +627,32 @@ void Route::on_produce_result(Partition& p, uint64_t id, std::error_code ec, int
       reset_producer(std::string(kafka_error_name(static_cast<int16_t>(e))) + " on " + p.tp.str());
       return;
     case kafka_errc::topic_authorization_failed:
-      return pause(p, "TOPIC_AUTHORIZATION_FAILED writing the target: the route may not write '" + p.tp.topic + "'");
+      return pause(p, "TOPIC_AUTHORIZATION_FAILED writing the target: the route may not write '" + p.tp.topic + "'", PauseSide::target);
     case kafka_errc::message_too_large:
     case kafka_errc::record_list_too_large:
       return pause(p, std::string(kafka_error_name(static_cast<int16_t>(e))) +
                           ": a batch exceeds the target topic's max.message.bytes (assumed " +
-                          std::to_string(opts_.max_message_bytes) + ")");
+                          std::to_string(opts_.max_message_bytes) + ")", PauseSide::target);
     case kafka_errc::invalid_record:
     case kafka_errc::corrupt_message:
     case kafka_errc::invalid_timestamp:
     case kafka_errc::unsupported_for_message_format:
     case kafka_errc::unsupported_compression_type:
     case kafka_errc::invalid_required_acks:
-      return pause(p, std::string(kafka_error_name(static_cast<int16_t>(e))) + " from the target");
+      return pause(p, std::string(kafka_error_name(static_cast<int16_t>(e))) + " from the target", PauseSide::target);
     default:
       if (is_retriable(e) || e == kafka_errc::unknown_topic_or_partition) {
         target_->report_error(ec);
         retry_later();
         return;
       }
-      return pause(p, std::string(kafka_error_name(static_cast<int16_t>(e))) + " from the target");
+      return pause(p, std::string(kafka_error_name(static_cast<int16_t>(e))) + " from the target", PauseSide::target);
   }
 }
 
 void Route::release(Partition& p) {
   for (const auto& b : p.queue.release()) {
+    untrack(b);
     if (!b.send) continue;
     p.counters.batches++;
     p.counters.records += static_cast<uint64_t>(b.records);
@@ -635,7 +661,15 @@ void Route::release(Partition& p) {
   check_caught_up();
 }
 
-void Route::pause(Partition& p, std::string reason) {
+void Route::pause(Partition& p, std::string reason, PauseSide side) {
+  if (side == PauseSide::target && !p.sending_stopped) {
+    // The target refuses what we send: nothing more goes out, and what was never sent
+    // stops holding memory (it is fetched again from the committed offset after a restart).
+    p.sending_stopped = true;
+    for (const auto& b : p.queue.drop_unsent_tail()) untrack(b);
+  }
+  // A source-side problem stops fetching only: the valid batches before it are still
+  // delivered and committed.
   if (p.state == PartitionState::paused) return;
   p.state = PartitionState::paused;
   p.reason = std::move(reason);

@@ -67,6 +67,9 @@ class PartitionQueue {
 
   /// Releases the acknowledged prefix; returns the batches released (for counters).
   std::vector<QueuedBatch> release();
+  /// Removes the trailing batches never sent (a paused partition frees its memory; they
+  /// are fetched again from the committed offset after a restart). Returns them.
+  std::vector<QueuedBatch> drop_unsent_tail();
 
   /// The next source offset to commit (after the released prefix), or nullopt before any.
   std::optional<SourceOffset> committed_next() const { return committed_next_; }

@@ -117,7 +117,10 @@ class Route : public std::enable_shared_from_this<Route> {
   void reset_producer(const std::string& why);
 
   void release(Partition& p);
-  void pause(Partition& p, std::string reason);
+  void track(const QueuedBatch& b);
+  void untrack(const QueuedBatch& b);
+  enum class PauseSide { source, target };
+  void pause(Partition& p, std::string reason, PauseSide side = PauseSide::source);
   void commit(std::function<void()> done);
   void check_caught_up();
   void maybe_finish_stop();
@@ -131,6 +134,15 @@ class Route : public std::enable_shared_from_this<Route> {
   std::shared_ptr<GroupOffsets> offsets_;
 
   std::map<TopicPartition, std::unique_ptr<Partition>> parts_;
+  // Queued batches are views into whole fetch responses: memory is the responses they keep
+  // alive, not the batches' bytes. The global budget is charged per live response.
+  struct FrameUse {
+    size_t bytes = 0;
+    int batches = 0;
+  };
+  std::map<const void*, FrameUse> frames_;
+  size_t frame_bytes_ = 0;
+  size_t fetch_reserved_ = 0;  // max_bytes of fetches in flight
   std::set<int32_t> fetching_brokers_;
   std::map<int32_t, int> produce_in_flight_;  // per target broker
   ProducerIdentity producer_;

@@ -150,5 +150,21 @@ TEST(PartitionQueue, SequenceWrapsAtInt32Max) {
   EXPECT_EQ(q.next_sequence(), 2);
 }
 
+TEST(PartitionQueue, DropUnsentTailKeepsWhatIsOutOrDone) {
+  PartitionQueue q = confirmed(5);
+  q.push(batch(1, 1, 1));
+  q.push(batch(2, 2, 1));
+  q.push(batch(3, 3, 1));
+  q.take_next();
+  auto dropped = q.drop_unsent_tail();
+  ASSERT_EQ(dropped.size(), 2u);
+  EXPECT_EQ(dropped[0].id, 3u);
+  EXPECT_EQ(q.size(), 1u);
+  EXPECT_EQ(q.buffered_bytes(), 100u);
+  q.acked(1, TargetOffset(1));
+  q.release();
+  EXPECT_EQ(q.committed_next(), SourceOffset(2));
+}
+
 }  // namespace
 }  // namespace tiermirror::pipeline
