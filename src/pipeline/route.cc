@@ -136,6 +136,12 @@ void Route::refresh_metadata() {
 }
 
 void Route::discover(const net::MetadataPtr& md) {
+  // A topic the source no longer lists was deleted: its partitions cannot go on (a topic
+  // recreated under the same name is new data; resuming at old offsets would be wrong).
+  for (auto& [tp, p] : parts_) {
+    if (p->state == PartitionState::paused || md->topics.count(tp.topic)) continue;
+    pause(*p, "topic '" + tp.topic + "' no longer exists on the source");
+  }
   std::vector<TopicPartition> added;
   for (const auto& [name, t] : md->topics) {
     if (t.internal || t.error_code != 0 || !opts_.select_topic || !opts_.select_topic(name)) continue;

@@ -406,5 +406,27 @@ TEST(MockPipeline, StalledTargetKeepsMemoryAtTheBudget) {
   expect_identity(dst.bootstrap(), {src.bootstrap()}, "t", 2);
 }
 
+TEST(MockPipeline, NewMatchingTopicStartsWithoutARestart) {
+  app::MockCluster src("src", 1), dst("dst", 1);
+  src.create_topic("logs.web", 1, 1);
+  dst.create_topic("logs.web", 1, 1);
+  traffic(src.bootstrap(), "logs.web", 50, 1);
+  auto o = options("discover", "");
+  o.select_topic = [](const std::string& t) { return t.rfind("logs.", 0) == 0; };
+  Mirror m(src.bootstrap(), dst.bootstrap(), o);
+  ASSERT_TRUE(m.wait_for([](const auto& st) { return st.size() == 1 && st[0].committed_offset == st[0].high_watermark; }));
+  // A topic that matches the whitelist appears while the route runs.
+  src.create_topic("logs.api", 2, 1);
+  dst.create_topic("logs.api", 2, 1);
+  traffic(src.bootstrap(), "logs.api", 50, 7);
+  ASSERT_TRUE(m.wait_for([](const auto& st) {
+    int done = 0;
+    for (const auto& s : st)
+      if (s.tp.topic == "logs.api" && s.high_watermark > 0 && s.committed_offset == s.high_watermark) ++done;
+    return done == 2;
+  })) << "logs.api is mirrored without a restart";
+  expect_identity(dst.bootstrap(), {src.bootstrap()}, "logs.api", 2);
+}
+
 }  // namespace
 }  // namespace tiermirror::test
