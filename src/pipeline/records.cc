@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "tiermirror/protocol/crc32c.h"
+#include "tiermirror/protocol/primitives.h"
 
 namespace tiermirror::pipeline {
 namespace {
@@ -17,29 +18,8 @@ using View = RecordBatchView;
 
 // ---------------------------------------------------------------- bounded readers
 
-// Zig-zag varint/varlong (ByteUtils.readVarint/readVarlong): false when it runs past `end`, is
-// longer than the type allows, or does not fit the type.
-bool read_varlong(const uint8_t*& p, const uint8_t* end, int64_t& out, int max_bytes = 10) {
-  uint64_t raw = 0;
-  for (int i = 0; i < max_bytes; ++i) {
-    if (p == end) return false;
-    const uint8_t b = *p++;
-    raw |= static_cast<uint64_t>(b & 0x7F) << (7 * i);
-    if ((b & 0x80) == 0) {
-      out = static_cast<int64_t>(raw >> 1) ^ -static_cast<int64_t>(raw & 1);
-      return true;
-    }
-  }
-  return false;
-}
-
-bool read_varint(const uint8_t*& p, const uint8_t* end, int32_t& out) {
-  int64_t v = 0;
-  if (!read_varlong(p, end, v, 5)) return false;
-  if (v < std::numeric_limits<int32_t>::min() || v > std::numeric_limits<int32_t>::max()) return false;
-  out = static_cast<int32_t>(v);
-  return true;
-}
+using protocol::read_varint;
+using protocol::read_varlong;
 
 // A varint-length byte field (-1 = null when nullable) as a view.
 bool read_bytes_field(const uint8_t*& p, const uint8_t* end, bool nullable, std::optional<ByteSpan>& out) {

@@ -349,6 +349,28 @@ Bytes Writer::flatten() {
   return out;
 }
 
+bool read_varlong(const uint8_t*& p, const uint8_t* end, int64_t& out, int max_bytes) {
+  uint64_t raw = 0;
+  for (int i = 0; i < max_bytes; ++i) {
+    if (p == end) return false;
+    uint8_t b = *p++;
+    raw |= static_cast<uint64_t>(b & 0x7F) << (7 * i);
+    if ((b & 0x80) == 0) {
+      out = static_cast<int64_t>(raw >> 1) ^ -static_cast<int64_t>(raw & 1);
+      return true;
+    }
+  }
+  return false;
+}
+
+bool read_varint(const uint8_t*& p, const uint8_t* end, int32_t& out) {
+  int64_t v = 0;
+  if (!read_varlong(p, end, v, 5)) return false;
+  if (v < std::numeric_limits<int32_t>::min() || v > std::numeric_limits<int32_t>::max()) return false;
+  out = static_cast<int32_t>(v);
+  return true;
+}
+
 size_t uvarint_size(uint32_t v) {
   size_t n = 1;
   while (v >= 0x80) {

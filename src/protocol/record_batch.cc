@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "tiermirror/protocol/crc32c.h"
+#include "tiermirror/protocol/primitives.h"
 
 namespace tiermirror::protocol {
 namespace {
@@ -11,30 +12,6 @@ using View = RecordBatchView;
 
 void store_be(uint8_t* p, uint64_t v, size_t n) {
   for (size_t i = 0; i < n; ++i) p[i] = static_cast<uint8_t>(v >> (8 * (n - 1 - i)));
-}
-
-// Bounded zig-zag varint readers (ByteUtils.readVarint / readVarlong): false when the value runs
-// past `end` or is longer than the type allows.
-bool read_varlong(const uint8_t*& p, const uint8_t* end, int64_t& out, int max_bytes = 10) {
-  uint64_t raw = 0;
-  for (int i = 0; i < max_bytes; ++i) {
-    if (p == end) return false;
-    uint8_t b = *p++;
-    raw |= static_cast<uint64_t>(b & 0x7F) << (7 * i);
-    if ((b & 0x80) == 0) {
-      out = static_cast<int64_t>(raw >> 1) ^ -static_cast<int64_t>(raw & 1);
-      return true;
-    }
-  }
-  return false;
-}
-
-bool read_varint(const uint8_t*& p, const uint8_t* end, int32_t& out) {
-  int64_t v = 0;
-  if (!read_varlong(p, end, v, 5)) return false;
-  if (v < INT32_MIN || v > INT32_MAX) return false;
-  out = static_cast<int32_t>(v);
-  return true;
 }
 
 // A nullable varint-length byte field (-1 = null), skipped. Shape from DefaultRecord.readFrom.

@@ -130,6 +130,13 @@ class Writer {
   bool flexible_ = false;
 };
 
+/// Bounded zig-zag varint readers over raw record bytes (ByteUtils.readVarint/readVarlong):
+/// advance `p` and return true, or return false when the value runs past `end`, is longer
+/// than the type allows, or does not fit it. For record parsing, where a Reader's frame
+/// bookkeeping is not wanted.
+bool read_varlong(const uint8_t*& p, const uint8_t* end, int64_t& out, int max_bytes = 10);
+bool read_varint(const uint8_t*& p, const uint8_t* end, int32_t& out);
+
 /// Bytes a zig-zag varint / varlong / unsigned varint takes on the wire.
 size_t varint_size(int32_t v);
 size_t varlong_size(int64_t v);
