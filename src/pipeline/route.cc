@@ -391,6 +391,7 @@ void Route::on_fetch_partition(Partition& p, const protocol::FetchResponse::Part
                             repacked.error().message());
       }
       p.counters.repacked++;
+      p.counters.repacked_by_reason[std::string(to_string(*reason))]++;
       TM_DEBUG(kLog, "batch repacked", {{"partition", p.tp.str()}, {"offset", b.base_offset()},
                                         {"reason", std::string(to_string(*reason))}});
       if (repacked->batches.empty()) {  // all records compacted away: nothing to send

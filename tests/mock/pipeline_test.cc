@@ -342,6 +342,8 @@ TEST(MockPipeline, CompactionGapsAndOversizedBatchesAreRepacked) {
   ASSERT_TRUE(m.caught_up()) << m.fatal_;
   auto s = m.status_of(0);
   EXPECT_EQ(s.repacked, 2u);
+  EXPECT_EQ(s.repacked_by_reason["offset_gaps"], 1u);
+  EXPECT_EQ(s.repacked_by_reason["too_large"], 1u);
   auto records = consume_partition(dst.bootstrap(), "t", 0);
   ASSERT_EQ(records.size(), 43u);
   EXPECT_EQ(records[0].key, "k0");

@@ -62,6 +62,7 @@ struct PartitionStatus {
   size_t buffered_bytes = 0;
   uint64_t batches = 0, records = 0, bytes = 0;  // acknowledged by the target
   uint64_t repacked = 0, dropped = 0;
+  std::map<std::string, uint64_t> repacked_by_reason;  // offset_gaps, empty, legacy_format, too_large
 };
 
 class Route : public std::enable_shared_from_this<Route> {
