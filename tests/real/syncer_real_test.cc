@@ -1,0 +1,221 @@
+// The syncer through RdKafkaAdmin against two real Kafka clusters: creation with copied configs,
+// growth, wider targets, races answered by a real broker (TOPIC_ALREADY_EXISTS,
+// INVALID_PARTITIONS), broker errors with their messages, identity checks, dry run.
+// Runs only when TIERMIRROR_TEST_SOURCE and TIERMIRROR_TEST_TARGET name bootstrap servers
+// (of two different clusters); skipped with the reason otherwise.
+//
+// Topics are named tiermirror-test-<pid>-<scenario> so runs do not collide. They are NOT deleted
+// afterwards: the Admin interface has no DeleteTopics (the syncer never deletes), so clean up
+// test clusters by hand (kafka-topics.sh --delete --topic 'tiermirror-test-.*').
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <optional>
+
+#include "tiermirror/control/rdkafka_admin.h"
+#include "tiermirror/control/syncer.h"
+
+namespace tiermirror::control::test {
+namespace {
+
+using std::chrono::milliseconds;
+using Kind = SyncAction::Kind;
+using Outcome = SyncAction::Outcome;
+
+constexpr milliseconds kTimeout{30000};
+
+std::optional<std::string> env(const char* name) {
+  const char* v = std::getenv(name);
+  if (!v || !*v) return std::nullopt;
+  return std::string(v);
+}
+
+std::string unique(const std::string& scenario) {
+  return "tiermirror-test-" + std::to_string(::getpid()) + "-" + scenario;
+}
+
+// Plays another route: creates the topic (or its partitions) through the same target just before
+// our own request, so the real broker answers TOPIC_ALREADY_EXISTS / INVALID_PARTITIONS.
+class RacingAdmin : public Admin {
+ public:
+  explicit RacingAdmin(Admin& inner) : inner_(inner) {}
+  std::string cluster_name() const override { return inner_.cluster_name(); }
+  AdminResult<std::vector<TopicInfo>> list_topics(milliseconds t) override { return inner_.list_topics(t); }
+  AdminResult<TopicConfigs> topic_configs(const std::string& topic, milliseconds t) override {
+    return inner_.topic_configs(topic, t);
+  }
+  std::optional<AdminError> create_topic(const std::string& topic, int32_t partitions, int32_t rf,
+                                         const std::map<std::string, std::string>& configs, milliseconds t) override {
+    if (auto e = inner_.create_topic(topic, partitions, rf, configs, t)) return e;  // the other route
+    return inner_.create_topic(topic, partitions, rf, configs, t);
+  }
+  std::optional<AdminError> create_partitions(const std::string& topic, int32_t n, milliseconds t) override {
+    if (auto e = inner_.create_partitions(topic, n, t)) return e;
+    return inner_.create_partitions(topic, n, t);
+  }
+
+ private:
+  Admin& inner_;
+};
+
+class SyncerReal : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto s = env("TIERMIRROR_TEST_SOURCE");
+    auto t = env("TIERMIRROR_TEST_TARGET");
+    if (!s || !t)
+      GTEST_SKIP() << "set TIERMIRROR_TEST_SOURCE and TIERMIRROR_TEST_TARGET to bootstrap servers of two real "
+                      "Kafka clusters to run the real-broker syncer tests";
+    if (*s == *t) GTEST_SKIP() << "TIERMIRROR_TEST_SOURCE and TIERMIRROR_TEST_TARGET must be different clusters";
+    source_ = std::make_unique<RdKafkaAdmin>(AdminConnection{"source", *s, "tiermirror-test", {}});
+    target_ = std::make_unique<RdKafkaAdmin>(AdminConnection{"target", *t, "tiermirror-test", {}});
+  }
+
+  SyncOptions only(const std::string& topic) {
+    SyncOptions o;
+    o.select = [topic](const std::string& t) { return t == topic; };
+    o.timeout = kTimeout;
+    return o;
+  }
+
+  void make(Admin& admin, const std::string& topic, int32_t partitions,
+            const std::map<std::string, std::string>& configs = {}) {
+    auto e = admin.create_topic(topic, partitions, -1, configs, kTimeout);
+    ASSERT_FALSE(e) << admin.cluster_name() << " " << topic << ": " << e->str();
+  }
+
+  int32_t partitions(Admin& admin, const std::string& topic) {
+    auto r = admin.list_topics(kTimeout);
+    EXPECT_TRUE(r.ok()) << r.error().str();
+    if (!r) return -1;
+    for (const auto& t : *r)
+      if (t.name == topic) return t.partitions;
+    return 0;
+  }
+
+  SyncReport sync(Admin& target, const SyncOptions& o, bool dry_run = false) {
+    Syncer s(*source_, target, o);
+    SyncReport r;
+    EXPECT_NO_THROW(r = s.run_once(dry_run));
+    return r;
+  }
+  SyncReport sync(const SyncOptions& o, bool dry_run = false) { return sync(*target_, o, dry_run); }
+
+  std::unique_ptr<RdKafkaAdmin> source_, target_;
+};
+
+TEST_F(SyncerReal, MissingTopicIsCreatedWithSourceCountAndCopiedConfigs) {
+  auto topic = unique("missing");
+  make(*source_, topic, 3, {{"retention.ms", "3600000"}, {"cleanup.policy", "compact"}});
+  auto r = sync(only(topic));
+  ASSERT_EQ(r.actions.size(), 1u) << r.render();
+  EXPECT_EQ(r.actions[0].kind, Kind::create_topic);
+  EXPECT_EQ(r.actions[0].outcome, Outcome::done) << r.render();
+  EXPECT_EQ(partitions(*target_, topic), 3);
+  auto cfg = target_->topic_configs(topic, kTimeout);
+  ASSERT_TRUE(cfg.ok()) << cfg.error().str();
+  EXPECT_EQ(cfg->at("retention.ms").value, "3600000");
+  EXPECT_FALSE(cfg->at("retention.ms").is_default);
+  EXPECT_EQ(cfg->at("cleanup.policy").value, "compact");
+  EXPECT_EQ(cfg->at("compression.type").value, "producer");
+  ASSERT_EQ(r.verdicts.size(), 1u);
+  EXPECT_TRUE(r.verdicts[0].ok()) << r.render();
+}
+
+TEST_F(SyncerReal, SmallerTargetIsGrown) {
+  auto topic = unique("grow");
+  make(*source_, topic, 4);
+  make(*target_, topic, 2);
+  auto r = sync(only(topic));
+  ASSERT_EQ(r.actions.size(), 1u) << r.render();
+  EXPECT_EQ(r.actions[0].kind, Kind::add_partitions);
+  EXPECT_EQ(r.actions[0].outcome, Outcome::done) << r.render();
+  EXPECT_EQ(partitions(*target_, topic), 4);
+}
+
+TEST_F(SyncerReal, WiderTargetIsNotedAndUntouched) {
+  auto topic = unique("wider");
+  make(*source_, topic, 1);
+  make(*target_, topic, 3);
+  auto r = sync(only(topic));
+  ASSERT_EQ(r.actions.size(), 1u) << r.render();
+  EXPECT_EQ(r.actions[0].kind, Kind::target_wider);
+  EXPECT_EQ(r.actions[0].outcome, Outcome::noted);
+  EXPECT_EQ(partitions(*target_, topic), 3);
+}
+
+TEST_F(SyncerReal, CreationDisabledLeavesTheTargetAlone) {
+  auto topic = unique("nocreate");
+  make(*source_, topic, 2);
+  auto o = only(topic);
+  o.create_missing_topics = false;
+  auto r = sync(o);
+  ASSERT_EQ(r.actions.size(), 1u);
+  EXPECT_EQ(r.actions[0].kind, Kind::target_missing_not_created);
+  EXPECT_EQ(partitions(*target_, topic), 0);
+}
+
+TEST_F(SyncerReal, TopicAlreadyExistsFromABrokerCountsAsSuccess) {
+  auto topic = unique("race-create");
+  make(*source_, topic, 2);
+  RacingAdmin racing(*target_);
+  auto r = sync(racing, only(topic));
+  ASSERT_EQ(r.actions.size(), 1u) << r.render();
+  EXPECT_EQ(r.actions[0].outcome, Outcome::already_done_by_another_route) << r.render();
+  EXPECT_NE(r.actions[0].message.find("TOPIC_ALREADY_EXISTS"), std::string::npos);
+}
+
+TEST_F(SyncerReal, InvalidPartitionsFromABrokerCountsAsSuccess) {
+  auto topic = unique("race-grow");
+  make(*source_, topic, 3);
+  make(*target_, topic, 1);
+  RacingAdmin racing(*target_);
+  auto r = sync(racing, only(topic));
+  ASSERT_EQ(r.actions.size(), 1u) << r.render();
+  EXPECT_EQ(r.actions[0].outcome, Outcome::already_done_by_another_route) << r.render();
+  EXPECT_NE(r.actions[0].message.find("INVALID_PARTITIONS"), std::string::npos);
+  EXPECT_EQ(partitions(*target_, topic), 3);
+}
+
+TEST_F(SyncerReal, InvalidReplicationFactorIsReportedWithTheBrokersMessage) {
+  auto topic = unique("bad-rf");
+  make(*source_, topic, 1);
+  auto o = only(topic);
+  o.replication_factor = 1000;
+  auto r = sync(o);
+  ASSERT_EQ(r.actions.size(), 1u) << r.render();
+  EXPECT_EQ(r.actions[0].outcome, Outcome::failed);
+  EXPECT_NE(r.actions[0].message.find("INVALID_REPLICATION_FACTOR"), std::string::npos) << r.actions[0].message;
+  EXPECT_EQ(partitions(*target_, topic), 0);
+}
+
+TEST_F(SyncerReal, IdentityProblemsOnARealTopicAreRefused) {
+  auto topic = unique("identity");
+  make(*source_, topic, 1);
+  make(*target_, topic, 1, {{"compression.type", "gzip"}, {"message.timestamp.type", "LogAppendTime"}});
+  auto o = only(topic);
+  o.identity = IdentityPolicy::refuse;
+  auto r = sync(o);
+  ASSERT_EQ(r.verdicts.size(), 1u) << r.render();
+  EXPECT_EQ(r.verdicts[0].problems.size(), 2u) << r.render();
+  EXPECT_EQ(r.refused_topics(), std::set<std::string>{topic});
+}
+
+TEST_F(SyncerReal, DryRunChangesNothing) {
+  auto missing = unique("dry-missing"), narrow = unique("dry-narrow");
+  make(*source_, missing, 2);
+  make(*source_, narrow, 3);
+  make(*target_, narrow, 1);
+  SyncOptions o;
+  o.timeout = kTimeout;
+  o.select = [&](const std::string& t) { return t == missing || t == narrow; };
+  auto r = sync(o, /*dry_run=*/true);
+  ASSERT_EQ(r.actions.size(), 2u) << r.render();
+  for (const auto& a : r.actions) EXPECT_EQ(a.outcome, Outcome::would_do) << r.render();
+  EXPECT_EQ(partitions(*target_, missing), 0);
+  EXPECT_EQ(partitions(*target_, narrow), 1);
+}
+
+}  // namespace
+}  // namespace tiermirror::control::test
