@@ -42,6 +42,12 @@ int run_cli(int argc, char** argv) {
   auto* validate_cmd = app.add_subcommand("validate", "Check a config file and report every problem at once");
   validate_cmd->add_option("--config,-c", validate_path, "Route configuration (YAML)")->required();
 
+  SyncCommandOptions sync;
+  auto* sync_cmd = app.add_subcommand(
+      "sync", "One pass of the partition-count syncer: create or grow target topics, check their configs");
+  sync_cmd->add_option("--config,-c", sync.config_path, "Route configuration (YAML)")->required();
+  sync_cmd->add_flag("--dry-run", sync.dry_run, "Print what would be done and every identity verdict; change nothing");
+
   DemoOptions demo;
   auto* demo_cmd = app.add_subcommand("demo", "Run tiermirror against in-process Kafka clusters (no broker needed)");
   demo_cmd->add_flag("--serve", demo.serve,
@@ -95,6 +101,7 @@ int run_cli(int argc, char** argv) {
     return cmd_run(run);
   }
   if (validate_cmd->parsed()) return cmd_validate(validate_path);
+  if (sync_cmd->parsed()) return cmd_sync(sync);
   if (demo_cmd->parsed()) return cmd_demo(demo);
   if (probe_cmd->parsed()) return cmd_probe(probe);
   if (app.got_subcommand("version")) {

@@ -8,6 +8,7 @@
 #include "tiermirror/app/commands.h"
 #include "tiermirror/app/route_runner.h"
 #include "tiermirror/app/signals.h"
+#include "tiermirror/app/sync_runner.h"
 #include "tiermirror/common/log.h"
 #include "tiermirror/config/config.h"
 #include "tiermirror/net/io_thread.h"
@@ -22,15 +23,9 @@ int cmd_run(const RunOptions& opts) {
   }
   const auto& cfg = *loaded.config;
   if (!opts.log_level) log::init(cfg.logging.level, cfg.logging.format);
-  for (const auto* c : {&cfg.source, &cfg.target}) {
-    // Connecting in plaintext to a TLS or SASL listener would fail obscurely (or worse,
-    // succeed against the wrong listener): refuse plainly until the data path speaks them.
-    if (c->security.protocol != config::SecurityProtocol::plaintext) {
-      std::cerr << opts.config_path << ": " << (c == &cfg.source ? "source" : "target")
-                << ".security.protocol: " << config::to_string(c->security.protocol)
-                << " is not supported by this build yet; only plaintext clusters can be mirrored\n";
-      return 1;
-    }
+  if (auto why = unsupported_security(cfg)) {
+    std::cerr << opts.config_path << ": " << *why << "\n";
+    return 1;
   }
 
   // Signals are blocked in every thread and taken by sigwait below; the route reports
@@ -50,6 +45,22 @@ int cmd_run(const RunOptions& opts) {
     }
     kill(getpid(), SIGUSR1);
   });
+  std::unique_ptr<SyncThread> syncer;
+  if (cfg.partition_sync.enabled) {
+    auto route = running.route;
+    syncer = std::make_unique<SyncThread>(cfg, [route](const control::SyncReport& report) {
+      std::map<std::string, std::string> refused;
+      for (const auto& v : report.verdicts)
+        if (v.refused) {
+          std::string why = "target topic config breaks identity (partition_sync.identity_violation: refuse):";
+          for (const auto& p : v.problems) why += " " + p + ";";
+          refused[v.topic] = why;
+        }
+      route->refuse_topics(std::move(refused));
+      route->refresh_now();  // created or grown partitions start without waiting
+    });
+    running.route->on_new_partitions([s = syncer.get()](std::vector<TopicPartition>) { s->poke(); });
+  }
   if (opts.until_caught_up) {
     running.route->on_caught_up([&] {
       caught_up = true;
@@ -67,6 +78,7 @@ int cmd_run(const RunOptions& opts) {
     if (sig != SIGUSR1) TM_INFO("app", "shutting down", {{"signal", sig}});
     break;
   }
+  syncer.reset();  // finishes a pass under way first
   running.stop(net::Millis(10000));
   io.stop();
   std::lock_guard lk(mu);

@@ -4,6 +4,16 @@
 
 namespace tiermirror::app {
 
+std::optional<std::string> unsupported_security(const config::Config& cfg) {
+  for (const auto* c : {&cfg.source, &cfg.target}) {
+    if (c->security.protocol == config::SecurityProtocol::plaintext) continue;
+    return std::string(c == &cfg.source ? "source" : "target") + ".security.protocol: " +
+           std::string(config::to_string(c->security.protocol)) +
+           " is not supported by this build yet; only plaintext clusters can be mirrored";
+  }
+  return std::nullopt;
+}
+
 pipeline::RouteOptions route_options(const config::Config& cfg) {
   pipeline::RouteOptions o;
   o.name = cfg.route.name;

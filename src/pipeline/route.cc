@@ -155,6 +155,11 @@ void Route::discover(const net::MetadataPtr& md) {
   }
   if (added.empty()) return;
   TM_INFO(kLog, "partitions selected", {{"route", opts_.name}, {"added", added.size()}, {"total", parts_.size()}});
+  for (const auto& tp : added) {
+    auto r = refused_.find(tp.topic);
+    if (r != refused_.end()) pause(*parts_[tp], r->second, PauseSide::target);
+  }
+  if (new_partitions_) new_partitions_(added);
   start_partitions(std::move(added));
 }
 
@@ -789,6 +794,28 @@ void Route::maybe_finish_stop() {
     TM_INFO(kLog, "route stopped; acknowledged offsets committed", {{"route", self->opts_.name}});
     asio::post(self->io_, done);
   });
+}
+
+void Route::refuse_topics(std::map<std::string, std::string> reasons) {
+  asio::post(strand_, [self = shared_from_this(), reasons = std::move(reasons)] {
+    self->refused_ = reasons;
+    for (auto& [tp, p] : self->parts_) {
+      auto r = reasons.find(tp.topic);
+      if (r != reasons.end()) self->pause(*p, r->second, PauseSide::target);
+    }
+  });
+}
+
+void Route::refresh_now() {
+  asio::post(strand_, [self = shared_from_this()] {
+    if (!self->started_ || self->stopping_) return;
+    self->metadata_timer_.cancel();  // its handler sees operation_aborted and does nothing
+    self->refresh_metadata();
+  });
+}
+
+void Route::on_new_partitions(std::function<void(std::vector<TopicPartition>)> fn) {
+  asio::post(strand_, [self = shared_from_this(), fn = std::move(fn)]() mutable { self->new_partitions_ = std::move(fn); });
 }
 
 void Route::status(std::function<void(std::vector<PartitionStatus>)> handler) {

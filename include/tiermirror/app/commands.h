@@ -26,7 +26,13 @@ struct ProbeOptions {
   int timeout_ms = 10000;
 };
 
+struct SyncCommandOptions {
+  std::string config_path;
+  bool dry_run = false;
+};
+
 int cmd_validate(const std::string& config_path);
+int cmd_sync(const SyncCommandOptions& opts);
 int cmd_run(const RunOptions& opts);
 int cmd_demo(const DemoOptions& opts);
 int cmd_probe(const ProbeOptions& opts);

@@ -8,6 +8,11 @@
 
 namespace tiermirror::app {
 
+/// Why this build cannot serve the config's clusters (TLS/SASL are not spoken yet), naming
+/// the key; nullopt when it can. Connecting in plaintext to a TLS or SASL listener would
+/// fail obscurely, or worse, succeed against the wrong listener.
+std::optional<std::string> unsupported_security(const config::Config& cfg);
+
 /// The pipeline's options from the route config (the pipeline never sees YAML).
 pipeline::RouteOptions route_options(const config::Config& cfg);
 net::ClusterOptions cluster_options(const config::ClusterConfig& c, const config::Config& cfg);

@@ -83,6 +83,15 @@ class Route : public std::enable_shared_from_this<Route> {
   /// A snapshot of every partition (runs on the strand; handler there too).
   void status(std::function<void(std::vector<PartitionStatus>)> handler);
 
+  /// Topics whose target configuration would make the broker rewrite batches, with the
+  /// reason, under the refuse policy: their partitions pause (target side).
+  void refuse_topics(std::map<std::string, std::string> reasons);
+  /// Re-reads both clusters' metadata now (after the syncer created or grew topics).
+  void refresh_now();
+  /// Called (on the strand) when discovery finds source partitions the route did not have,
+  /// so the partition-count syncer can run at once.
+  void on_new_partitions(std::function<void(std::vector<TopicPartition>)> fn);
+
  private:
   struct Partition;
   struct ProducerIdentity {
@@ -158,6 +167,8 @@ class Route : public std::enable_shared_from_this<Route> {
   bool abandon_in_flight_ = false;
   std::function<void(std::error_code, std::string)> fatal_;
   std::function<void()> caught_up_, stopped_;
+  std::function<void(std::vector<TopicPartition>)> new_partitions_;
+  std::map<std::string, std::string> refused_;
   bool caught_up_reported_ = false;
 };
 

@@ -56,12 +56,12 @@ TEST(Cli, VersionAndHelp) {
   EXPECT_EQ(v.out, std::string("tiermirror ") + TIERMIRROR_VERSION + "\n");
   auto h = run("--help");
   EXPECT_EQ(h.status, 0);
-  for (const char* cmd : {"run", "validate", "demo", "probe", "version", "help"})
+  for (const char* cmd : {"run", "validate", "sync", "demo", "probe", "version", "help"})
     EXPECT_NE(h.out.find(cmd), std::string::npos) << cmd;
   auto hr = run("help run");
   EXPECT_EQ(hr.status, 0);
   EXPECT_NE(hr.out.find("--until-caught-up"), std::string::npos);
-  for (const char* cmd : {"run", "validate", "demo", "probe"}) {
+  for (const char* cmd : {"run", "validate", "sync", "demo", "probe"}) {
     auto sub = run(std::string(cmd) + " --help");
     EXPECT_EQ(sub.status, 0) << cmd;
     EXPECT_NE(sub.out.find("Usage"), std::string::npos) << cmd;

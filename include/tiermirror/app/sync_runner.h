@@ -1,0 +1,44 @@
+#pragma once
+// The partition-count syncer, wired to a route's config: one pass for `tiermirror sync`,
+// and a background thread for `tiermirror run` (at start, every partition_sync.interval,
+// and at once when the route discovers new source partitions). librdkafka's admin calls
+// block, so they stay off the io thread.
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "tiermirror/config/config.h"
+#include "tiermirror/control/rdkafka_admin.h"
+#include "tiermirror/control/syncer.h"
+
+namespace tiermirror::app {
+
+control::SyncOptions sync_options(const config::Config& cfg);
+
+/// One pass against both clusters of the route (creates admin clients, runs, closes).
+control::SyncReport sync_once(const config::Config& cfg, bool dry_run);
+
+class SyncThread {
+ public:
+  /// `after_pass` runs on the syncer thread after every pass (e.g. to tell the route).
+  SyncThread(const config::Config& cfg, std::function<void(const control::SyncReport&)> after_pass);
+  ~SyncThread();
+  /// Runs a pass soon (new source partitions were seen).
+  void poke();
+
+ private:
+  void loop();
+  bool stopping();
+
+  config::Config cfg_;
+  std::shared_ptr<control::RdKafkaAdmin> source_, target_;  // guarded by mu_
+  std::function<void(const control::SyncReport&)> after_pass_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool poked_ = false, stop_ = false;
+  std::thread thread_;
+};
+
+}  // namespace tiermirror::app

@@ -1,0 +1,32 @@
+// `tiermirror sync --config FILE [--dry-run]`: one pass of the partition-count syncer.
+#include <iostream>
+
+#include "tiermirror/app/commands.h"
+#include "tiermirror/app/route_runner.h"
+#include "tiermirror/app/sync_runner.h"
+#include "tiermirror/config/config.h"
+
+namespace tiermirror::app {
+
+int cmd_sync(const SyncCommandOptions& opts) {
+  auto loaded = config::load_file(opts.config_path);
+  if (!loaded.errors.empty()) {
+    for (const auto& d : loaded.errors) std::cerr << config::format_diagnostic(opts.config_path, d) << "\n";
+    return 1;
+  }
+  const auto& cfg = *loaded.config;
+  if (auto why = unsupported_security(cfg)) {
+    std::cerr << opts.config_path << ": " << *why << "\n";
+    return 1;
+  }
+  try {
+    auto report = sync_once(cfg, opts.dry_run);
+    std::cout << report.render();
+    return report.failed() ? 1 : 0;
+  } catch (const std::exception& e) {
+    std::cerr << "sync: " << e.what() << "\n";
+    return 3;
+  }
+}
+
+}  // namespace tiermirror::app

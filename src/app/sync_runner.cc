@@ -1,0 +1,95 @@
+#include "tiermirror/app/sync_runner.h"
+
+#include "tiermirror/common/log.h"
+#include "tiermirror/control/rdkafka_admin.h"
+
+namespace tiermirror::app {
+
+control::SyncOptions sync_options(const config::Config& cfg) {
+  control::SyncOptions o;
+  auto topics = std::make_shared<config::TopicSelection>(cfg.topics);
+  o.select = [topics](const std::string& t) { return topics->matches(t); };
+  o.create_missing_topics = cfg.partition_sync.create_missing_topics;
+  o.replication_factor = cfg.partition_sync.replication_factor;
+  o.copy_configs = cfg.partition_sync.copy_configs;
+  o.identity = cfg.partition_sync.identity_violation == config::IdentityViolation::refuse
+                   ? control::IdentityPolicy::refuse
+                   : control::IdentityPolicy::warn;
+  o.timeout = cfg.limits.request_timeout;
+  return o;
+}
+
+namespace {
+control::AdminConnection admin_connection(const config::ClusterConfig& c, const config::Config& cfg) {
+  control::AdminConnection a;
+  a.name = c.name;
+  a.bootstrap = c.bootstrap_string();
+  a.client_id = "tiermirror-" + cfg.route.name + "-admin";
+  return a;
+}
+}  // namespace
+
+control::SyncReport sync_once(const config::Config& cfg, bool dry_run) {
+  control::RdKafkaAdmin source(admin_connection(cfg.source, cfg));
+  control::RdKafkaAdmin target(admin_connection(cfg.target, cfg));
+  control::Syncer syncer(source, target, sync_options(cfg));
+  return syncer.run_once(dry_run);
+}
+
+SyncThread::SyncThread(const config::Config& cfg, std::function<void(const control::SyncReport&)> after_pass)
+    : cfg_(cfg), after_pass_(std::move(after_pass)), thread_([this] { loop(); }) {}
+
+SyncThread::~SyncThread() {
+  {
+    std::lock_guard lk(mu_);
+    stop_ = true;
+    if (source_) source_->cancel();  // a pass under way ends now
+    if (target_) target_->cancel();
+  }
+  cv_.notify_all();
+  thread_.join();
+}
+
+bool SyncThread::stopping() {
+  std::lock_guard lk(mu_);
+  return stop_;
+}
+
+void SyncThread::poke() {
+  {
+    std::lock_guard lk(mu_);
+    poked_ = true;
+  }
+  cv_.notify_all();
+}
+
+void SyncThread::loop() {
+  for (;;) {
+    std::shared_ptr<control::RdKafkaAdmin> source, target;
+    try {
+      {
+        std::lock_guard lk(mu_);
+        if (stop_) return;
+        if (!source_) source_ = std::make_shared<control::RdKafkaAdmin>(admin_connection(cfg_.source, cfg_));
+        if (!target_) target_ = std::make_shared<control::RdKafkaAdmin>(admin_connection(cfg_.target, cfg_));
+        source = source_;
+        target = target_;
+      }
+      control::Syncer syncer(*source, *target, sync_options(cfg_));
+      auto report = syncer.run_once(false);
+      if (after_pass_ && !stopping()) after_pass_(report);
+    } catch (const std::exception& e) {
+      // Admin clients failing to start is not fatal to mirroring: log and try next time.
+      TM_ERROR("control", "partition-count syncer failed", {{"error", e.what()}});
+      std::lock_guard lk(mu_);
+      source_.reset();
+      target_.reset();
+    }
+    std::unique_lock lk(mu_);
+    cv_.wait_for(lk, cfg_.partition_sync.interval, [this] { return stop_ || poked_; });
+    if (stop_) return;
+    poked_ = false;
+  }
+}
+
+}  // namespace tiermirror::app
