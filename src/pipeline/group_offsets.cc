@@ -180,6 +180,21 @@ void GroupOffsets::retry_later(const std::shared_ptr<Op>& op, std::error_code wh
 
 // ---- the coordinator ---------------------------------------------------------------------
 
+void GroupOffsets::with_coordinator(const std::shared_ptr<Op>& op, std::function<void()> again,
+                                    std::function<void(std::shared_ptr<net::Connection>, uint64_t)> use) {
+  if (Clock::now() >= op->deadline) return op->fail(op->last_error ? op->last_error : make_error_code(errc::timed_out));
+  auto self = shared_from_this();
+  coordinator_for(op, [self, op, again = std::move(again), use = std::move(use)](
+                          std::error_code ec, std::shared_ptr<net::Connection> conn, uint64_t gen) {
+    if (ec) {
+      bool retry = ec.category() == kafka_category() ? retriable_group_error(static_cast<kafka_errc>(ec.value()))
+                                                     : transport_retriable(ec);
+      return retry ? self->retry_later(op, ec, again) : op->fail(ec);
+    }
+    use(std::move(conn), gen);
+  });
+}
+
 void GroupOffsets::coordinator_for(const std::shared_ptr<Op>& op, CoordinatorHandler handler) {
   std::shared_ptr<net::Connection> conn;
   uint64_t gen = 0;
@@ -296,14 +311,7 @@ void GroupOffsets::fetch_commits(std::vector<TopicPartition> partitions, FetchCo
 void GroupOffsets::run_fetch(const std::shared_ptr<FetchOp>& op) {
   auto self = shared_from_this();
   auto again = [self, op] { self->run_fetch(op); };
-  if (Clock::now() >= op->deadline) return op->fail(op->last_error ? op->last_error : make_error_code(errc::timed_out));
-
-  coordinator_for(op, [self, op, again](std::error_code ec, std::shared_ptr<net::Connection> conn, uint64_t gen) {
-    if (ec) {
-      bool retry = ec.category() == kafka_category() ? retriable_group_error(static_cast<kafka_errc>(ec.value()))
-                                                     : transport_retriable(ec);
-      return retry ? self->retry_later(op, ec, again) : op->fail(ec);
-    }
+  with_coordinator(op, again, [self, op, again](std::shared_ptr<net::Connection> conn, uint64_t gen) {
     protocol::OffsetFetchRequest req;
     req.group_id = self->group_;
     req.topics.emplace();
@@ -372,14 +380,7 @@ void GroupOffsets::commit(std::map<TopicPartition, Commit> commits, CommitHandle
 void GroupOffsets::run_commit(const std::shared_ptr<CommitOp>& op) {
   auto self = shared_from_this();
   auto again = [self, op] { self->run_commit(op); };
-  if (Clock::now() >= op->deadline) return op->fail(op->last_error ? op->last_error : make_error_code(errc::timed_out));
-
-  coordinator_for(op, [self, op, again](std::error_code ec, std::shared_ptr<net::Connection> conn, uint64_t gen) {
-    if (ec) {
-      bool retry = ec.category() == kafka_category() ? retriable_group_error(static_cast<kafka_errc>(ec.value()))
-                                                     : transport_retriable(ec);
-      return retry ? self->retry_later(op, ec, again) : op->fail(ec);
-    }
+  with_coordinator(op, again, [self, op, again](std::shared_ptr<net::Connection> conn, uint64_t gen) {
     protocol::OffsetCommitRequest req;
     req.group_id = self->group_;
     req.generation_id = -1;  // simple consumer: see the top of this file

@@ -81,6 +81,10 @@ class GroupOffsets : public std::enable_shared_from_this<GroupOffsets> {
 
   GroupOffsets(std::shared_ptr<net::Cluster> source, std::string group, GroupOffsetsOptions opts);
 
+  /// Within the op's deadline, finds the coordinator and calls `use` with it; a failed
+  /// lookup is retried (`again`, after backoff) when retriable, else fails the op.
+  void with_coordinator(const std::shared_ptr<Op>& op, std::function<void()> again,
+                        std::function<void(std::shared_ptr<net::Connection>, uint64_t)> use);
   void coordinator_for(const std::shared_ptr<Op>& op, CoordinatorHandler handler);
   void find_coordinator(const std::shared_ptr<Op>& op, CoordinatorHandler handler, bool refreshed);
   void use_coordinator(const std::shared_ptr<Op>& op, int32_t node_id, CoordinatorHandler handler, bool refreshed);
