@@ -94,7 +94,7 @@ TEST(Connection, DeadlineExpiresThenReconnects) {
   ScriptedBroker broker([&](const protocol::RequestHeader& h, const SharedBuffer&, int conn) -> Reply {
     if (h.api_key == protocol::ApiKey::api_versions) return ScriptedBroker::api_versions(h);
     ++metadata_requests;
-    if (conn == 1) return Reply{Reply::Kind::silence};  // first connection never answers
+    if (conn == 1) return Reply{Reply::Kind::silence, {}};  // first connection never answers
     return ScriptedBroker::frame(h, one_broker(1), h.api_version);
   });
   IoThread io;
@@ -182,7 +182,7 @@ TEST(Connection, NeverSendsAVersionTheBrokerLacks) {
 TEST(Connection, BoundedQueueRefusesBeyondItsLimit) {
   ScriptedBroker broker([&](const protocol::RequestHeader& h, const SharedBuffer&, int) -> Reply {
     if (h.api_key == protocol::ApiKey::api_versions) return ScriptedBroker::api_versions(h);
-    return Reply{Reply::Kind::silence};
+    return Reply{Reply::Kind::silence, {}};
   });
   IoThread io;
   auto opts = fast_options();
@@ -216,7 +216,7 @@ TEST(Connection, UnreachableBrokerFailsWithinConnectTimeout) {
 TEST(Connection, CloseFailsPendingRequests) {
   ScriptedBroker broker([&](const protocol::RequestHeader& h, const SharedBuffer&, int) -> Reply {
     if (h.api_key == protocol::ApiKey::api_versions) return ScriptedBroker::api_versions(h);
-    return Reply{Reply::Kind::silence};
+    return Reply{Reply::Kind::silence, {}};
   });
   IoThread io;
   auto c = Connection::create(io.io(), {"127.0.0.1", broker.port()}, 1, fast_options());

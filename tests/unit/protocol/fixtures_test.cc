@@ -74,7 +74,9 @@ TEST(Fixtures, EveryCodecAndProducerModeParses) {
         next_seq += b.records_count();
         EXPECT_EQ(b.is_transactional(), f.mode == "transactional");
       }
-      if (b.codec() == Codec::none) EXPECT_EQ(b.check_inner_offsets(), InnerOffsets::ok);
+      if (b.codec() == Codec::none) {
+        EXPECT_EQ(b.check_inner_offsets(), InnerOffsets::ok);
+      }
     }
     EXPECT_EQ(f.split.next_fetch_offset.value(), next);
   }
