@@ -37,6 +37,8 @@ int run_cli(int argc, char** argv) {
   run_cmd->add_option("--config,-c", run.config_path, "Route configuration (YAML)")->required();
   run_cmd->add_flag("--until-caught-up", run.until_caught_up,
                     "Exit 0 once every partition reached the source high watermark seen at start");
+  run_cmd->add_flag("--force-repack", run.force_repack,
+                    "Benchmarks only: decompress and recompress every batch instead of forwarding it");
 
   std::string validate_path;
   auto* validate_cmd = app.add_subcommand("validate", "Check a config file and report every problem at once");

@@ -44,7 +44,8 @@ int cmd_run(const RunOptions& opts) {
       fatal = why + " (" + ec.message() + ")";
     }
     kill(getpid(), SIGUSR1);
-  });
+  }, opts.force_repack);
+  if (opts.force_repack) TM_WARN("app", "--force-repack: every batch is decompressed and recompressed (benchmark mode)");
   std::unique_ptr<SyncThread> syncer;
   if (cfg.partition_sync.enabled) {
     auto route = running.route;

@@ -42,11 +42,13 @@ net::ClusterOptions cluster_options(const config::ClusterConfig& c, const config
 }
 
 RunningRoute start_route(boost::asio::io_context& io, const config::Config& cfg,
-                         std::function<void(std::error_code, std::string)> fatal) {
+                         std::function<void(std::error_code, std::string)> fatal, bool force_repack) {
   RunningRoute r;
   r.source = net::Cluster::create(io, net::parse_endpoints(cfg.source.bootstrap_string()), cluster_options(cfg.source, cfg));
   r.target = net::Cluster::create(io, net::parse_endpoints(cfg.target.bootstrap_string()), cluster_options(cfg.target, cfg));
-  r.route = pipeline::Route::create(io, r.source, r.target, route_options(cfg));
+  auto ro = route_options(cfg);
+  ro.force_repack = force_repack;
+  r.route = pipeline::Route::create(io, r.source, r.target, std::move(ro));
   r.route->start(std::move(fatal));
   return r;
 }

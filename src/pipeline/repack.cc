@@ -20,6 +20,7 @@ std::string_view to_string(RepackReason r) {
     case RepackReason::empty: return "empty";
     case RepackReason::legacy_format: return "legacy_format";
     case RepackReason::too_large: return "too_large";
+    case RepackReason::forced: return "forced";
   }
   return "unknown";
 }

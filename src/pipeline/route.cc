@@ -389,7 +389,8 @@ void Route::on_fetch_partition(Partition& p, const protocol::FetchResponse::Part
       p.counters.dropped++;
       track(q);
       p.queue.push(std::move(q));
-    } else if (auto reason = needs_repack(b, opts_.max_message_bytes)) {
+    } else if (auto reason = opts_.force_repack && !b.is_control() ? std::optional(RepackReason::forced)
+                                                                    : needs_repack(b, opts_.max_message_bytes)) {
       auto repacked = repack(b, opts_.max_message_bytes);
       if (!repacked) {
         return pause(p, "cannot repack the batch at offset " + std::to_string(b.base_offset()) + ": " +

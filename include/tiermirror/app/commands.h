@@ -11,6 +11,7 @@ namespace tiermirror::app {
 struct RunOptions {
   std::string config_path;
   bool until_caught_up = false;
+  bool force_repack = false;  // benchmarks: what decompress-and-recompress costs
   std::optional<std::string> log_level;
 };
 struct DemoOptions {

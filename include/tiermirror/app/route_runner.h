@@ -26,6 +26,6 @@ struct RunningRoute {
 
 /// Creates clusters and route on `io` and starts it. `fatal` as for Route::start.
 RunningRoute start_route(boost::asio::io_context& io, const config::Config& cfg,
-                         std::function<void(std::error_code, std::string)> fatal);
+                         std::function<void(std::error_code, std::string)> fatal, bool force_repack = false);
 
 }  // namespace tiermirror::app

@@ -25,7 +25,7 @@
 
 namespace tiermirror::pipeline {
 
-enum class RepackReason { offset_gaps, empty, legacy_format, too_large };
+enum class RepackReason { offset_gaps, empty, legacy_format, too_large, forced /* benchmarks only */ };
 std::string_view to_string(RepackReason r);
 
 struct RepackResult {

@@ -47,6 +47,9 @@ struct RouteOptions {
   /// Batches above this are repacked (split). Kafka's default max.message.bytes until the
   /// partition-count syncer reads each target topic's own value.
   size_t max_message_bytes = 1048588;
+  /// Benchmarks only: repack every batch (decompress, renumber, recompress), to measure
+  /// what the identity path saves. Never set in production.
+  bool force_repack = false;
 };
 
 enum class PartitionState { starting, waiting_target, running, paused };
