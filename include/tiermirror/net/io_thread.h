@@ -21,6 +21,12 @@ class IoThread {
     work_.reset();
     io_.stop();
     if (thread_.joinable()) thread_.join();
+    // Handlers already posted (a connection's close(), the cancellations it causes) still
+    // run, here: they fail pending requests and so break the reference cycles between a
+    // connection and the handlers of its requests. Timers not yet due are dropped.
+    io_.restart();
+    for (int round = 0; round < 8 && io_.poll() > 0; ++round) {
+    }
   }
 
  private:
