@@ -12,11 +12,12 @@ void FrameDecoder::after_size(std::error_code& ec) {
     ec = errc::malformed;
     return;
   }
-  body_.assign(static_cast<size_t>(size), 0);
+  body_ = SharedBuffer::uninitialized(static_cast<size_t>(size), &body_data_);
   body_got_ = 0;
   in_body_ = true;
   if (size == 0) {
-    done_ = SharedBuffer(std::move(body_));
+    done_ = std::move(body_);
+    body_ = SharedBuffer();
     size_got_ = 0;
     in_body_ = false;
   }
@@ -25,7 +26,7 @@ void FrameDecoder::after_size(std::error_code& ec) {
 std::span<uint8_t> FrameDecoder::prepare() {
   if (done_) return {};
   if (!in_body_) return {size_buf_ + size_got_, 4 - size_got_};
-  return {body_.data() + body_got_, body_.size() - body_got_};
+  return {body_data_ + body_got_, body_.size() - body_got_};
 }
 
 void FrameDecoder::commit(size_t n, std::error_code& ec) {
@@ -37,8 +38,9 @@ void FrameDecoder::commit(size_t n, std::error_code& ec) {
   }
   body_got_ += n;
   if (body_got_ == body_.size()) {
-    done_ = SharedBuffer(std::move(body_));
-    body_ = Bytes();
+    done_ = std::move(body_);
+    body_ = SharedBuffer();
+    body_data_ = nullptr;
     body_got_ = 0;
     size_got_ = 0;
     in_body_ = false;

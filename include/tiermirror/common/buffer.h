@@ -16,16 +16,54 @@ using ByteSpan = std::span<const uint8_t>;
 class SharedBuffer {
  public:
   SharedBuffer() = default;
-  explicit SharedBuffer(Bytes&& bytes) : data_(std::make_shared<const Bytes>(std::move(bytes))) {}
+  explicit SharedBuffer(Bytes&& bytes) {
+    auto holder = std::make_shared<const Bytes>(std::move(bytes));
+    data_ = holder->data();
+    size_ = holder->size();
+    owner_ = std::move(holder);
+  }
   static SharedBuffer copy_of(ByteSpan s) { return SharedBuffer(Bytes(s.begin(), s.end())); }
 
-  ByteSpan span() const { return data_ ? ByteSpan(*data_) : ByteSpan(); }
-  size_t size() const { return data_ ? data_->size() : 0; }
-  bool empty() const { return size() == 0; }
-  long use_count() const { return data_.use_count(); }
+  SharedBuffer(const SharedBuffer&) = default;
+  SharedBuffer& operator=(const SharedBuffer&) = default;
+  // A moved-from buffer is empty, not a view of memory it no longer owns.
+  SharedBuffer(SharedBuffer&& o) noexcept : owner_(std::move(o.owner_)), data_(o.data_), size_(o.size_) {
+    o.data_ = nullptr;
+    o.size_ = 0;
+  }
+  SharedBuffer& operator=(SharedBuffer&& o) noexcept {
+    if (this != &o) {
+      owner_ = std::move(o.owner_);
+      data_ = o.data_;
+      size_ = o.size_;
+      o.data_ = nullptr;
+      o.size_ = 0;
+    }
+    return *this;
+  }
+
+  /// `n` bytes left uninitialised, for receiving into: a fetched frame is overwritten by
+  /// the socket at once, so zero-filling it first would only cost a pass over every byte.
+  /// `out` is where to write; the buffer is const once handed on.
+  static SharedBuffer uninitialized(size_t n, uint8_t** out) {
+    std::shared_ptr<uint8_t[]> holder(new uint8_t[n]);  // default-initialised: no zeroing
+    *out = holder.get();
+    SharedBuffer b;
+    b.data_ = holder.get();
+    b.size_ = n;
+    b.owner_ = std::move(holder);
+    return b;
+  }
+
+  ByteSpan span() const { return ByteSpan(data_, size_); }
+  size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  long use_count() const { return owner_.use_count(); }
 
  private:
-  std::shared_ptr<const Bytes> data_;
+  std::shared_ptr<const void> owner_;
+  const uint8_t* data_ = nullptr;
+  size_t size_ = 0;
 };
 
 /// A view of some bytes of a SharedBuffer that keeps the buffer alive.

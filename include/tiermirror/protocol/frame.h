@@ -42,7 +42,8 @@ class FrameDecoder {
   size_t max_;
   uint8_t size_buf_[4]{};
   size_t size_got_ = 0;
-  Bytes body_;
+  SharedBuffer body_;            // the frame being received (uninitialised until then)
+  uint8_t* body_data_ = nullptr;
   size_t body_got_ = 0;
   bool in_body_ = false;
   std::optional<SharedBuffer> done_;

@@ -52,3 +52,27 @@ TEST(StrongTypes, OffsetsAreDistinctTypes) {
 
 }  // namespace
 }  // namespace tiermirror
+
+#include "tiermirror/common/buffer.h"
+
+namespace tiermirror {
+namespace {
+
+TEST(SharedBuffer, UninitializedForReceivingAndMovesLeaveNothingBehind) {
+  uint8_t* out = nullptr;
+  auto b = SharedBuffer::uninitialized(16, &out);
+  ASSERT_NE(out, nullptr);
+  for (int i = 0; i < 16; ++i) out[i] = static_cast<uint8_t>(i);
+  EXPECT_EQ(b.size(), 16u);
+  EXPECT_EQ(b.span()[15], 15);
+  BufferSlice s(b, b.span().subspan(4, 4));
+  SharedBuffer moved(std::move(b));
+  EXPECT_TRUE(b.empty());  // NOLINT(bugprone-use-after-move): the point of the test
+  EXPECT_EQ(b.span().data(), nullptr);
+  EXPECT_EQ(moved.span()[4], 4);
+  EXPECT_EQ(s.span()[0], 4);
+  EXPECT_EQ(moved.use_count(), 2);  // the slice keeps it alive too
+}
+
+}  // namespace
+}  // namespace tiermirror
