@@ -102,4 +102,49 @@ uint32_t crc32c(ByteSpan data, uint32_t crc) {
   return impl(data, crc);
 }
 
+namespace {
+
+// A GF(2)-linear map on the 32-bit CRC register: column j is the image of bit j.
+using Operator = std::array<uint32_t, 32>;
+
+uint32_t apply(const Operator& m, uint32_t v) {
+  uint32_t r = 0;
+  for (int j = 0; v != 0; ++j, v >>= 1)
+    if (v & 1u) r ^= m[j];
+  return r;
+}
+
+Operator compose(const Operator& outer, const Operator& inner) {
+  Operator r{};
+  for (int j = 0; j < 32; ++j) r[j] = apply(outer, inner[j]);
+  return r;
+}
+
+// Operators for 2^k zero bytes, k = 0..63, built once: shifting by n applies one per set bit.
+const std::array<Operator, 64>& zero_byte_powers() {
+  static const std::array<Operator, 64> powers = [] {
+    // One zero bit through the reflected register: crc = (crc >> 1) ^ (crc & 1 ? poly : 0).
+    Operator bit{};
+    bit[0] = 0x82F63B78u;
+    for (int j = 1; j < 32; ++j) bit[j] = 1u << (j - 1);
+    Operator byte = compose(bit, bit);  // 2 bits
+    byte = compose(byte, byte);         // 4 bits
+    byte = compose(byte, byte);         // 8 bits
+    std::array<Operator, 64> p{};
+    p[0] = byte;
+    for (size_t k = 1; k < p.size(); ++k) p[k] = compose(p[k - 1], p[k - 1]);
+    return p;
+  }();
+  return powers;
+}
+
+}  // namespace
+
+uint32_t crc32c_shift(uint32_t v, uint64_t length) {
+  const auto& powers = zero_byte_powers();
+  for (size_t k = 0; length != 0 && v != 0; ++k, length >>= 1)
+    if (length & 1u) v = apply(powers[k], v);
+  return v;
+}
+
 }  // namespace tiermirror::protocol

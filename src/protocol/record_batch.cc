@@ -159,10 +159,16 @@ std::array<uint8_t, RecordBatchView::kHeaderSize> rewrite_header(const RecordBat
   std::array<uint8_t, View::kHeaderSize> h{};
   const ByteSpan src = batch.span();
   std::copy_n(src.begin(), std::min(src.size(), h.size()), h.begin());
+  const uint32_t old_head = crc32c(ByteSpan(h).subspan(View::kCrcCoverageStart));
   apply_rewrite(h.data(), rw);
-  // The CRC chains the new header bytes with the untouched payload: no copy of the records.
-  const uint32_t head = crc32c(ByteSpan(h).subspan(View::kCrcCoverageStart));
-  store_be(h.data() + View::kCrc, crc32c(batch.records().span(), head), 4);
+  const uint32_t new_head = crc32c(ByteSpan(h).subspan(View::kCrcCoverageStart));
+  // The stored CRC is crc32c(records, old_head); the new one is crc32c(records, new_head).
+  // Their difference depends only on the header bytes and the records' length, so the
+  // payload is not read again (it was when the batch's CRC was verified). A batch whose
+  // stored CRC was wrong keeps a wrong CRC: a rewrite never launders corruption.
+  const uint32_t stored = batch.crc();
+  store_be(h.data() + View::kCrc,
+           stored ^ crc32c_shift(old_head ^ new_head, batch.records().size()), 4);
   return h;
 }
 

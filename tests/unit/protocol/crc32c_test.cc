@@ -84,3 +84,23 @@ TEST(Crc32c, SoftwareAndHardwareAgreeOnRandomData) {
 
 }  // namespace
 }  // namespace tiermirror::protocol
+
+namespace tiermirror::protocol {
+namespace {
+
+TEST(Crc32cShift, RelatesTheSameDataUnderTwoStartStates) {
+  std::mt19937 rng(42);
+  for (size_t len : {size_t{0}, size_t{1}, size_t{7}, size_t{61}, size_t{1000}, size_t{65537}}) {
+    Bytes data(len);
+    for (auto& b : data) b = static_cast<uint8_t>(rng());
+    for (int trial = 0; trial < 5; ++trial) {
+      uint32_t a = rng(), b = rng();
+      EXPECT_EQ(crc32c(data, a) ^ crc32c(data, b), crc32c_shift(a ^ b, len)) << "length " << len;
+    }
+  }
+  EXPECT_EQ(crc32c_shift(0, 12345), 0u);
+  EXPECT_EQ(crc32c_shift(0xdeadbeef, 0), 0xdeadbeefu);
+}
+
+}  // namespace
+}  // namespace tiermirror::protocol

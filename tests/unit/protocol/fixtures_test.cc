@@ -177,3 +177,27 @@ TEST(Fixtures, ControlBatchesAreRecognisedAndRefusedByTheValidator) {
 
 }  // namespace
 }  // namespace tiermirror::protocol
+
+namespace tiermirror::protocol {
+namespace {
+
+TEST(Fixtures, RewriteNeverLaundersACorruptPayload) {
+  // The rewrite derives the new CRC from the stored one: a payload that does not match its
+  // CRC must still not match after the rewrite (the target then refuses it, CORRUPT_MESSAGE).
+  std::ifstream in(test::fixture_path("record_batches/zstd-plain.bin"), std::ios::binary);
+  Bytes raw((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto split = split_record_set(BufferSlice(SharedBuffer(std::move(raw))), SourceOffset(0));
+  ASSERT_FALSE(split.batches.empty());
+  const auto& b = split.batches.front();
+  Bytes corrupt(b.bytes().span().begin(), b.bytes().span().end());
+  corrupt[RecordBatchView::kRecordsStart + 3] ^= 0x40;
+  RecordBatchView bad{BufferSlice(SharedBuffer(Bytes(corrupt)))};
+  ASSERT_FALSE(bad.crc_ok());
+  auto h = rewrite_header(bad, {ProducerId(7), ProducerEpoch(0), 0});
+  Bytes out(h.begin(), h.end());
+  out.insert(out.end(), bad.records().span().begin(), bad.records().span().end());
+  EXPECT_FALSE(RecordBatchView::unowned(ByteSpan(out)).crc_ok());
+}
+
+}  // namespace
+}  // namespace tiermirror::protocol
