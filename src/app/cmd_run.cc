@@ -16,17 +16,10 @@
 namespace tiermirror::app {
 
 int cmd_run(const RunOptions& opts) {
-  auto loaded = config::load_file(opts.config_path);
-  if (!loaded.errors.empty()) {
-    for (const auto& d : loaded.errors) std::cerr << config::format_diagnostic(opts.config_path, d) << "\n";
-    return 1;
-  }
-  const auto& cfg = *loaded.config;
+  auto loaded = load_route_config(opts.config_path);
+  if (!loaded) return 1;
+  const auto& cfg = *loaded;
   if (!opts.log_level) log::init(cfg.logging.level, cfg.logging.format);
-  if (auto why = unsupported_security(cfg)) {
-    std::cerr << opts.config_path << ": " << *why << "\n";
-    return 1;
-  }
 
   // Signals are blocked in every thread and taken by sigwait below; the route reports
   // catch-up and fatal errors by raising SIGUSR1 so one wait covers them all.

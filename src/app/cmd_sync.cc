@@ -9,16 +9,9 @@
 namespace tiermirror::app {
 
 int cmd_sync(const SyncCommandOptions& opts) {
-  auto loaded = config::load_file(opts.config_path);
-  if (!loaded.errors.empty()) {
-    for (const auto& d : loaded.errors) std::cerr << config::format_diagnostic(opts.config_path, d) << "\n";
-    return 1;
-  }
-  const auto& cfg = *loaded.config;
-  if (auto why = unsupported_security(cfg)) {
-    std::cerr << opts.config_path << ": " << *why << "\n";
-    return 1;
-  }
+  auto loaded = load_route_config(opts.config_path);
+  if (!loaded) return 1;
+  const auto& cfg = *loaded;
   try {
     auto report = sync_once(cfg, opts.dry_run);
     std::cout << report.render();

@@ -1,6 +1,7 @@
 #include "tiermirror/app/route_runner.h"
 
 #include <future>
+#include <iostream>
 
 namespace tiermirror::app {
 
@@ -12,6 +13,19 @@ std::optional<std::string> unsupported_security(const config::Config& cfg) {
            " is not supported by this build yet; only plaintext clusters can be mirrored";
   }
   return std::nullopt;
+}
+
+std::optional<config::Config> load_route_config(const std::string& path) {
+  auto loaded = config::load_file(path);
+  if (!loaded.errors.empty()) {
+    for (const auto& d : loaded.errors) std::cerr << config::format_diagnostic(path, d) << "\n";
+    return std::nullopt;
+  }
+  if (auto why = unsupported_security(*loaded.config)) {
+    std::cerr << path << ": " << *why << "\n";
+    return std::nullopt;
+  }
+  return std::move(loaded.config);
 }
 
 pipeline::RouteOptions route_options(const config::Config& cfg) {

@@ -13,6 +13,10 @@ namespace tiermirror::app {
 /// fail obscurely, or worse, succeed against the wrong listener.
 std::optional<std::string> unsupported_security(const config::Config& cfg);
 
+/// Loads a route config for a command that will connect (run, sync): prints every
+/// diagnostic, or the security this build cannot speak, on stderr and returns nullopt.
+std::optional<config::Config> load_route_config(const std::string& path);
+
 /// The pipeline's options from the route config (the pipeline never sees YAML).
 pipeline::RouteOptions route_options(const config::Config& cfg);
 net::ClusterOptions cluster_options(const config::ClusterConfig& c, const config::Config& cfg);
