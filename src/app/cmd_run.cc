@@ -51,6 +51,9 @@ int cmd_run(const RunOptions& opts) {
           refused[v.topic] = why;
         }
       route->refuse_topics(std::move(refused));
+      std::map<std::string, size_t> limits;
+      for (const auto& [topic, bytes] : report.target_max_message_bytes) limits[topic] = static_cast<size_t>(bytes);
+      route->set_max_message_bytes(std::move(limits));
       route->refresh_now();  // created or grown partitions start without waiting
     });
     running.route->on_new_partitions([s = syncer.get()](std::vector<TopicPartition>) { s->poke(); });

@@ -398,6 +398,10 @@ class Pass {
       v.incomplete = true;
       v.problems.push_back("cannot read the target topic's configs: " + tgt_cfg.error().str());
     }
+    if (tgt_cfg) {
+      auto max = parse_int(config_value(*tgt_cfg, "max.message.bytes", std::to_string(kDefaultMaxMessageBytes)));
+      if (max && *max > 0) report_.target_max_message_bytes[topic] = *max;
+    }
     if (src_cfg && tgt_cfg) v.problems = identity_problems(*src_cfg, *tgt_cfg);
     // A topic whose configs could not be checked is refused too: refuse means "mirror only what is
     // known to stay identical".

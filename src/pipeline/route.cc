@@ -390,8 +390,8 @@ void Route::on_fetch_partition(Partition& p, const protocol::FetchResponse::Part
       track(q);
       p.queue.push(std::move(q));
     } else if (auto reason = opts_.force_repack && !b.is_control() ? std::optional(RepackReason::forced)
-                                                                    : needs_repack(b, opts_.max_message_bytes)) {
-      auto repacked = repack(b, opts_.max_message_bytes);
+                                                                    : needs_repack(b, max_message_bytes(p.tp.topic))) {
+      auto repacked = repack(b, max_message_bytes(p.tp.topic));
       if (!repacked) {
         return pause(p, "cannot repack the batch at offset " + std::to_string(b.base_offset()) + ": " +
                             repacked.error().message());
@@ -645,7 +645,7 @@ void Route::on_produce_result(Partition& p, uint64_t id, std::error_code ec, int
     case kafka_errc::record_list_too_large:
       return pause(p, std::string(kafka_error_name(static_cast<int16_t>(e))) +
                           ": a batch exceeds the target topic's max.message.bytes (assumed " +
-                          std::to_string(opts_.max_message_bytes) + ")", PauseSide::target);
+                          std::to_string(max_message_bytes(p.tp.topic)) + ")", PauseSide::target);
     case kafka_errc::invalid_record:
     case kafka_errc::corrupt_message:
     case kafka_errc::invalid_timestamp:
@@ -803,6 +803,22 @@ void Route::refuse_topics(std::map<std::string, std::string> reasons) {
     for (auto& [tp, p] : self->parts_) {
       auto r = reasons.find(tp.topic);
       if (r != reasons.end()) self->pause(*p, r->second, PauseSide::target);
+    }
+  });
+}
+
+size_t Route::max_message_bytes(const std::string& topic) const {
+  auto it = max_message_bytes_.find(topic);
+  return it != max_message_bytes_.end() ? it->second : opts_.max_message_bytes;
+}
+
+void Route::set_max_message_bytes(std::map<std::string, size_t> limits) {
+  asio::post(strand_, [self = shared_from_this(), limits = std::move(limits)] {
+    for (const auto& [topic, bytes] : limits) {
+      auto& current = self->max_message_bytes_[topic];
+      if (current != bytes)
+        TM_INFO(kLog, "target max.message.bytes", {{"topic", topic}, {"bytes", bytes}});
+      current = bytes;
     }
   });
 }

@@ -82,6 +82,7 @@ class Mirror {
     target_->close();
     stopped_ = true;
   }
+  pipeline::Route& route() { return *route_; }
   /// Simulates a crash: nothing is committed, connections just go.
   void crash() {
     source_->close();
@@ -449,6 +450,25 @@ TEST(MockPipeline, ForcedRepackStillDeliversTheSameRecords) {
     auto st = m.status_of(p);
     EXPECT_EQ(st.repacked_by_reason["forced"], read_all(src.bootstrap(), {"t", p}).size());
   }
+}
+
+TEST(MockPipeline, TargetMaxMessageBytesFromTheSyncerSplitsBatches) {
+  // The syncer reads each target topic's max.message.bytes and hands it to the route:
+  // batches above it are repacked to fit instead of being refused (MESSAGE_TOO_LARGE).
+  app::MockCluster src("src", 1), dst("dst", 1);
+  src.create_topic("t", 1, 1);
+  dst.create_topic("t", 1, 1);
+  BatchBuilder big;
+  for (int i = 0; i < 30; ++i) big.add("key-" + std::to_string(i), std::string(1000, char('a' + i % 26)));
+  plant_batch(src.bootstrap(), {"t", 0}, big.build());
+  Mirror m(src.bootstrap(), dst.bootstrap(), options("limits", "t"));  // default limit: 1048588
+  m.route().set_max_message_bytes({{"t", 8 << 10}});
+  ASSERT_TRUE(m.caught_up()) << m.fatal_;
+  EXPECT_EQ(m.status_of(0).repacked_by_reason["too_large"], 1u);
+  auto batches = read_all(dst.bootstrap(), {"t", 0});
+  EXPECT_GT(batches.size(), 1u);
+  for (const auto& b : batches) EXPECT_LE(b.size(), size_t{8 << 10});
+  EXPECT_EQ(consume_partition(dst.bootstrap(), "t", 0).size(), 30u);
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <set>
 #include <string>
 #include <string_view>
@@ -60,6 +61,9 @@ struct SyncReport {
   std::vector<SyncAction> actions;
   std::vector<IdentityVerdict> verdicts;
   std::vector<std::string> errors;  // run-level failures (a cluster's topics could not be listed)
+  /// max.message.bytes of every target topic whose configs were read (Kafka's default where
+  /// unset): the route repacks batches above it instead of having them refused.
+  std::map<std::string, int64_t> target_max_message_bytes;
 
   /// Any failed action, incomplete verdict or run-level error.
   bool failed() const;

@@ -44,8 +44,8 @@ struct RouteOptions {
   size_t fetch_max_bytes = 16u << 20;
   int inflight_per_partition = 5;   // Kafka's idempotent producer keeps state for 5
   int produce_requests_per_broker = 5;
-  /// Batches above this are repacked (split). Kafka's default max.message.bytes until the
-  /// partition-count syncer reads each target topic's own value.
+  /// Batches above this are repacked (split). Kafka's default max.message.bytes, for topics
+  /// whose target value the partition-count syncer has not read (set_max_message_bytes).
   size_t max_message_bytes = 1048588;
   /// Benchmarks only: repack every batch (decompress, renumber, recompress), to measure
   /// what the identity path saves. Never set in production.
@@ -89,6 +89,10 @@ class Route : public std::enable_shared_from_this<Route> {
   /// Topics whose target configuration would make the broker rewrite batches, with the
   /// reason, under the refuse policy: their partitions pause (target side).
   void refuse_topics(std::map<std::string, std::string> reasons);
+  /// The target topics' max.message.bytes (read by the syncer): batches above a topic's
+  /// limit are repacked (split) rather than sent to be refused. Topics not listed keep
+  /// RouteOptions::max_message_bytes.
+  void set_max_message_bytes(std::map<std::string, size_t> limits);
   /// Re-reads both clusters' metadata now (after the syncer created or grew topics).
   void refresh_now();
   /// Called (on the strand) when discovery finds source partitions the route did not have,
@@ -139,6 +143,7 @@ class Route : public std::enable_shared_from_this<Route> {
   void maybe_finish_stop();
   void retry_later();
   size_t total_buffered() const;
+  size_t max_message_bytes(const std::string& topic) const;
 
   boost::asio::io_context& io_;
   boost::asio::strand<boost::asio::io_context::executor_type> strand_;
@@ -172,6 +177,7 @@ class Route : public std::enable_shared_from_this<Route> {
   std::function<void()> caught_up_, stopped_;
   std::function<void(std::vector<TopicPartition>)> new_partitions_;
   std::map<std::string, std::string> refused_;
+  std::map<std::string, size_t> max_message_bytes_;  // per target topic, from the syncer
   bool caught_up_reported_ = false;
 };
 

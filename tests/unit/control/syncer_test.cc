@@ -101,6 +101,16 @@ TEST_F(SyncerTest, SmallerTargetIsGrownToSourceCount) {
   EXPECT_FALSE(r.failed());
 }
 
+TEST_F(SyncerTest, ReportsEachTargetTopicsMaxMessageBytesForTheRoute) {
+  source.add_topic("small", 1);
+  target.add_topic("small", 1, {{"max.message.bytes", "65536"}});
+  source.add_topic("plain", 1);
+  target.add_topic("plain", 1);
+  auto r = run();
+  EXPECT_EQ(r.target_max_message_bytes["small"], 65536);
+  EXPECT_EQ(r.target_max_message_bytes["plain"], 1048588) << "Kafka's default where the topic sets none";
+}
+
 TEST_F(SyncerTest, EqualCountsNeedNothing) {
   source.add_topic("t", 4);
   target.add_topic("t", 4);
