@@ -85,6 +85,32 @@ void write_nullable_array(Writer& w, const std::optional<std::vector<T>>& v, F&&
   write_array(w, *v, std::forward<F>(write_one));
 }
 
+/// The shape most partition-level messages share: an array (`field`) of topics, each a name,
+/// an array of partitions and (flexible versions) tagged fields. `read_partition(Reader&)`
+/// returns one partition, which takes at least `partition_min` bytes.
+template <typename Topic, typename F>
+std::vector<Topic> read_topics(Reader& r, const char* field, size_t partition_min, F&& read_partition) {
+  const size_t topic_min = min_string(r) + min_array(r) + min_tags(r);
+  return read_array<Topic>(r, field, topic_min, [&](Reader& rr) {
+    Topic t;
+    t.name = rr.string("topics.name");
+    t.partitions = read_array<typename decltype(t.partitions)::value_type>(rr, "topics.partitions", partition_min,
+                                                                          read_partition);
+    rr.tagged_fields("topics.tagged_fields");
+    return t;
+  });
+}
+
+/// The write side of read_topics: `write_partition(Writer&, const Partition&)`.
+template <typename Topic, typename F>
+void write_topics(Writer& w, const std::vector<Topic>& topics, F&& write_partition) {
+  write_array(w, topics, [&](Writer& ww, const Topic& t) {
+    ww.string(t.name);
+    write_array(ww, t.partitions, write_partition);
+    ww.empty_tagged_fields();
+  });
+}
+
 inline std::vector<int32_t> read_int32_array(Reader& r, const char* field) {
   return read_array<int32_t>(r, field, 4, [field](Reader& rr) { return rr.i32(field); });
 }
