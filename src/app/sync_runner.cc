@@ -1,5 +1,7 @@
 #include "tiermirror/app/sync_runner.h"
 
+#include <stdexcept>
+
 #include "tiermirror/common/log.h"
 #include "tiermirror/control/rdkafka_admin.h"
 
@@ -19,21 +21,46 @@ control::SyncOptions sync_options(const config::Config& cfg) {
   return o;
 }
 
-namespace {
+std::map<std::string, std::string> rdkafka_security(const config::SecurityConfig& sec) {
+  std::map<std::string, std::string> out;
+  out["security.protocol"] = std::string(config::to_string(sec.protocol));  // librdkafka's spelling too
+  if (sec.uses_tls()) {
+    config::TlsConfig tls = sec.tls.value_or(config::TlsConfig{});
+    if (!tls.ca_file.empty()) out["ssl.ca.location"] = tls.ca_file;  // unset: the system trust store
+    if (!tls.cert_file.empty()) {
+      out["ssl.certificate.location"] = tls.cert_file;
+      out["ssl.key.location"] = tls.key_file;
+    }
+    out["ssl.endpoint.identification.algorithm"] = tls.verify_hostname ? "https" : "none";
+  }
+  if (sec.uses_sasl() && sec.sasl) {
+    out["sasl.mechanisms"] = std::string(config::to_string(sec.sasl->mechanism));
+    out["sasl.username"] = sec.sasl->username;
+  }
+  return out;
+}
+
 control::AdminConnection admin_connection(const config::ClusterConfig& c, const config::Config& cfg) {
   control::AdminConnection a;
   a.name = c.name;
   a.bootstrap = c.bootstrap_string();
   a.client_id = "tiermirror-" + cfg.route.name + "-admin";
+  a.extra = rdkafka_security(c.security);
+  if (c.security.uses_sasl() && c.security.sasl)
+    a.sasl_password = [sasl = *c.security.sasl] { return config::read_password(sasl); };
   return a;
 }
-}  // namespace
 
 control::SyncReport sync_once(const config::Config& cfg, bool dry_run) {
   control::RdKafkaAdmin source(admin_connection(cfg.source, cfg));
   control::RdKafkaAdmin target(admin_connection(cfg.target, cfg));
   control::Syncer syncer(source, target, sync_options(cfg));
-  return syncer.run_once(dry_run);
+  auto report = syncer.run_once(dry_run);
+  // A refused login is not a syncer verdict: the command stops with it (exit 3).
+  for (const auto* a : {&source, &target})
+    if (auto why = a->login_failure(); why && report.failed())
+      throw std::runtime_error("cannot log in to cluster '" + a->cluster_name() + "': " + *why);
+  return report;
 }
 
 SyncThread::SyncThread(const config::Config& cfg, std::function<void(const control::SyncReport&)> after_pass)
@@ -55,6 +82,14 @@ bool SyncThread::stopping() {
   return stop_;
 }
 
+void SyncThread::reload() {
+  std::lock_guard lk(mu_);
+  // The next pass makes new admin clients: they read the certificate files and the password
+  // again (librdkafka reads them only when a handle is created).
+  source_.reset();
+  target_.reset();
+}
+
 void SyncThread::poke() {
   {
     std::lock_guard lk(mu_);
@@ -63,19 +98,26 @@ void SyncThread::poke() {
   cv_.notify_all();
 }
 
+void SyncThread::reconfigure(const config::Config& cfg) {
+  std::lock_guard lk(mu_);
+  cfg_ = cfg;
+}
+
 void SyncThread::loop() {
   for (;;) {
     std::shared_ptr<control::RdKafkaAdmin> source, target;
+    config::Config cfg;
     try {
       {
         std::lock_guard lk(mu_);
         if (stop_) return;
+        cfg = cfg_;
         if (!source_) source_ = std::make_shared<control::RdKafkaAdmin>(admin_connection(cfg_.source, cfg_));
         if (!target_) target_ = std::make_shared<control::RdKafkaAdmin>(admin_connection(cfg_.target, cfg_));
         source = source_;
         target = target_;
       }
-      control::Syncer syncer(*source, *target, sync_options(cfg_));
+      control::Syncer syncer(*source, *target, sync_options(cfg));
       auto report = syncer.run_once(false);
       if (after_pass_ && !stopping()) after_pass_(report);
     } catch (const std::exception& e) {

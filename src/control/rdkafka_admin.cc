@@ -5,6 +5,8 @@
 #include <librdkafka/rdkafka.h>
 
 #include <algorithm>
+#include <cstring>
+#include <mutex>
 #include <stdexcept>
 
 #include "tiermirror/common/log.h"
@@ -45,15 +47,36 @@ AdminError make_error(rd_kafka_resp_err_t err, const char* msg) {
   return AdminError{map_rdkafka_error(err), std::move(m)};
 }
 
+// What librdkafka's callbacks may touch (the handle's opaque).
+struct HandleState {
+  std::string name;  // the cluster's name in tiermirror's config
+  std::mutex login_mu;
+  std::optional<std::string> login_failure;  // guarded by login_mu
+  std::atomic<bool> login_failed{false};
+};
+
 // Routes librdkafka's log lines to ours. runs on: librdkafka's internal threads.
 void log_cb(const rd_kafka_t* rk, int level, const char* fac, const char* buf) {
-  const auto* cluster = static_cast<const std::string*>(rd_kafka_opaque(rk));
-  const std::string name = cluster ? *cluster : std::string();
+  const auto* state = static_cast<const HandleState*>(rd_kafka_opaque(rk));
+  const std::string name = state ? state->name : std::string();
   // syslog levels: 0-3 error, 4 warning, 5-6 notice/info, 7 debug.
   if (level <= 4)
     TM_WARN("control", "librdkafka", {{"cluster", name}, {"facility", fac}, {"detail", buf}});
   else
     TM_DEBUG("control", "librdkafka", {{"cluster", name}, {"facility", fac}, {"detail", buf}});
+}
+
+// Keeps librdkafka's login failures (SASL, TLS) so calls can report them instead of a timeout.
+// runs on: librdkafka's internal threads.
+void error_cb(rd_kafka_t*, int err, const char* reason, void* opaque) {
+  auto* state = static_cast<HandleState*>(opaque);
+  if (err != RD_KAFKA_RESP_ERR__AUTHENTICATION && err != RD_KAFKA_RESP_ERR__SSL) return;  // the rest: log_cb
+  auto code = static_cast<rd_kafka_resp_err_t>(err);
+  TM_ERROR("control", "login failed",
+           {{"cluster", state->name}, {"error", rd_kafka_err2name(code)}, {"detail", reason ? reason : ""}});
+  std::lock_guard lk(state->login_mu);
+  state->login_failure = reason ? reason : rd_kafka_err2str(code);
+  state->login_failed = true;
 }
 
 struct CallSetup {
@@ -100,9 +123,19 @@ std::error_code map_rdkafka_error(int code) {
 struct RdKafkaAdmin::Impl {
   std::string name;
   std::atomic<bool> cancelled{false};
+  mutable HandleState state;  // the handle's opaque: declared before rk, outlives it
+
+  std::optional<AdminError> login_error(const char* what) const {
+    if (!state.login_failed) return std::nullopt;
+    std::lock_guard lk(state.login_mu);
+    return AdminError{make_error_code(kafka_errc::sasl_authentication_failed),
+                      std::string(what) + ": cannot log in to cluster " + name + ": " +
+                          state.login_failure.value_or("")};
+  }
   Ptr<rd_kafka_t> rk;  // declared last: destroyed first, while `name` is still valid for log_cb
 
   CallSetup setup(rd_kafka_admin_op_t op, milliseconds timeout, bool with_operation_timeout) {
+    state.login_failed = false;  // only a login failing during this call cuts it short
     CallSetup s;
     s.queue.reset(rd_kafka_queue_new(rk.get()));
     s.options.reset(rd_kafka_AdminOptions_new(rk.get(), op));
@@ -121,7 +154,7 @@ struct RdKafkaAdmin::Impl {
     auto deadline = Clock::now() + timeout + kPollGrace;
     for (;;) {
       auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
-      if (left.count() <= 0 || cancelled) return nullptr;
+      if (left.count() <= 0 || cancelled || state.login_failed) return nullptr;
       // Short slices, so cancel() (shutdown) does not wait for a broker that never answers.
       Ptr<rd_kafka_event_t> ev(rd_kafka_queue_poll(q, to_ms(std::min(left, milliseconds(100)))));
       if (!ev) continue;
@@ -136,6 +169,7 @@ struct RdKafkaAdmin::Impl {
 
   AdminError timeout_error(const char* what, milliseconds timeout) const {
     if (cancelled) return cancelled_error(what);
+    if (auto e = login_error(what)) return *e;
     return AdminError{make_error_code(errc::timed_out),
                       std::string(what) + " got no answer from cluster " + name + " within " +
                           std::to_string(timeout.count()) + " ms"};
@@ -145,6 +179,7 @@ struct RdKafkaAdmin::Impl {
 
 RdKafkaAdmin::RdKafkaAdmin(AdminConnection conn) : impl_(std::make_unique<Impl>()) {
   impl_->name = conn.name;
+  impl_->state.name = conn.name;
   const std::string who = "admin client for cluster '" + conn.name + "'";
   if (conn.bootstrap.empty()) throw std::runtime_error(who + ": no bootstrap servers");
 
@@ -158,8 +193,18 @@ RdKafkaAdmin::RdKafkaAdmin(AdminConnection conn) : impl_(std::make_unique<Impl>(
   set("client.id", conn.client_id);
   set("log.connection.close", "false");  // brokers close idle admin connections; that is no news
   for (const auto& [k, v] : conn.extra) set(k, v);
-  rd_kafka_conf_set_opaque(conf.get(), &impl_->name);  // for log_cb; stable (Impl is on the heap)
+  if (conn.sasl_password) {
+    // Read now, at connect time; a failure names neither the value nor anything derived from it.
+    auto pw = conn.sasl_password();
+    if (!pw) throw std::runtime_error(who + ": cannot read the SASL password: " + pw.error().message());
+    char err[512];
+    auto rc = rd_kafka_conf_set(conf.get(), "sasl.password", pw->c_str(), err, sizeof err);
+    std::fill(pw->begin(), pw->end(), '\0');
+    if (rc != RD_KAFKA_CONF_OK) throw std::runtime_error(who + ": librdkafka refused the setting 'sasl.password'");
+  }
+  rd_kafka_conf_set_opaque(conf.get(), &impl_->state);  // for log_cb/error_cb; stable (Impl is on the heap)
   rd_kafka_conf_set_log_cb(conf.get(), log_cb);
+  rd_kafka_conf_set_error_cb(conf.get(), error_cb);
 
   char err[512];
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf.get(), err, sizeof err);
@@ -174,12 +219,19 @@ std::string RdKafkaAdmin::cluster_name() const { return impl_->name; }
 
 void RdKafkaAdmin::cancel() { impl_->cancelled = true; }
 
+std::optional<std::string> RdKafkaAdmin::login_failure() const {
+  std::lock_guard lk(impl_->state.login_mu);
+  return impl_->state.login_failure;
+}
+
 AdminResult<std::vector<TopicInfo>> RdKafkaAdmin::list_topics(milliseconds timeout) {
   if (impl_->cancelled) return impl_->cancelled_error("Metadata");
+  impl_->state.login_failed = false;
   const rd_kafka_metadata_t* raw = nullptr;
   rd_kafka_resp_err_t err = rd_kafka_metadata(impl_->rk.get(), /*all_topics=*/1, nullptr, &raw, to_ms(timeout));
   Ptr<const rd_kafka_metadata_t> md(raw);
   if (err) {
+    if (auto e = impl_->login_error("Metadata")) return *e;
     auto e = make_error(err, nullptr);
     e.message = "Metadata from cluster " + impl_->name + ": " + e.message;
     return e;

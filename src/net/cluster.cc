@@ -22,6 +22,15 @@ std::shared_ptr<Cluster> Cluster::create(asio::io_context& io, std::vector<Endpo
 
 Cluster::Cluster(asio::io_context& io, std::vector<Endpoint> bootstrap, ClusterOptions opts)
     : io_(io), bootstrap_(std::move(bootstrap)), opts_(std::move(opts)) {
+  // Every connection reports failed logins here; the route reads it to stop with the reason.
+  opts_.connection.on_login_failure = [login = login_, chained = std::move(opts_.connection.on_login_failure)](
+                                          std::error_code ec, const std::string& detail) {
+    {
+      std::lock_guard lk(login->mu);
+      login->failure = detail;
+    }
+    if (chained) chained(ec, detail);
+  };
   // Bootstrap connections get negative ids: they are not brokers until metadata says so.
   int32_t id = -1;
   for (const auto& ep : bootstrap_) bootstrap_conns_.push_back(Connection::create(io_, ep, id--, opts_.connection));
@@ -112,6 +121,7 @@ void Cluster::refresh(std::optional<std::vector<std::string>> topics, MetadataHa
     if (handler) waiters_.push_back(std::move(handler));
     if (refreshing_) return;  // the refresh under way answers this caller too
     refreshing_ = true;
+    refresh_login_error_ = {};
   }
   auto candidates = std::make_shared<std::vector<std::shared_ptr<Connection>>>(refresh_candidates());
   try_refresh(0, candidates, std::move(topics));
@@ -119,7 +129,14 @@ void Cluster::refresh(std::optional<std::vector<std::string>> topics, MetadataHa
 
 void Cluster::try_refresh(size_t attempt, std::shared_ptr<std::vector<std::shared_ptr<Connection>>> candidates,
                           std::optional<std::vector<std::string>> topics) {
-  if (attempt >= candidates->size()) return finish_refresh(errc::no_leader, nullptr);
+  if (attempt >= candidates->size()) {
+    std::error_code login_ec;
+    {
+      std::lock_guard lk(mu_);
+      login_ec = refresh_login_error_;
+    }
+    return finish_refresh(login_ec ? login_ec : std::error_code(errc::no_leader), nullptr);
+  }
   auto conn = (*candidates)[attempt];
   protocol::MetadataRequest req;
   if (topics) {
@@ -131,6 +148,10 @@ void Cluster::try_refresh(size_t attempt, std::shared_ptr<std::vector<std::share
       conn, req, opts_.metadata_timeout,
       [self, attempt, candidates, topics, conn](std::error_code ec, protocol::MetadataResponse resp, int16_t) {
         if (ec) {
+          if (is_login_failure(ec)) {
+            std::lock_guard lk(self->mu_);
+            self->refresh_login_error_ = ec;
+          }
           TM_DEBUG("net", "metadata request failed, trying next broker",
                    {{"cluster", self->opts_.name}, {"broker", conn->endpoint().str()}, {"error", ec.message()}});
           return self->try_refresh(attempt + 1, candidates, topics);
@@ -167,7 +188,12 @@ void Cluster::finish_refresh(std::error_code ec, MetadataPtr snap) {
     waiters.swap(waiters_);
     current = snapshot_;
   }
-  if (ec) TM_WARN("net", "metadata refresh failed: no broker answered", {{"cluster", opts_.name}});
+  if (ec) {
+    TM_WARN("net", "metadata refresh failed: no broker answered", {{"cluster", opts_.name}, {"error", ec.message()}});
+  } else {
+    std::lock_guard lk(login_->mu);
+    login_->failure.reset();
+  }
   for (auto& w : waiters) w(ec, current);
 }
 
@@ -186,6 +212,19 @@ void Cluster::report_error(std::error_code ec) {
   bool stale = ec == errc::disconnected || ec == errc::timed_out || ec == errc::no_leader;
   if (ec.category() == kafka_category()) stale = needs_metadata_refresh(static_cast<kafka_errc>(ec.value()));
   if (stale) request_refresh();
+}
+
+}  // namespace tiermirror::net
+
+namespace tiermirror::net {
+
+std::optional<std::string> Cluster::login_failure() const {
+  std::lock_guard lk(login_->mu);
+  return login_->failure;
+}
+
+void Cluster::reload_tls() {
+  if (opts_.connection.security.tls) opts_.connection.security.tls->reload();
 }
 
 }  // namespace tiermirror::net

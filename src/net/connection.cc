@@ -1,8 +1,12 @@
 #include "tiermirror/net/connection.h"
 
 #include <boost/asio/connect.hpp>
+#include <boost/asio/ip/address.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <boost/asio/write.hpp>
+#include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
 
 #include <atomic>
 #include <mutex>
@@ -10,6 +14,8 @@
 
 #include "tiermirror/common/log.h"
 #include "tiermirror/protocol/messages/api_versions.h"
+#include "tiermirror/protocol/messages/sasl_authenticate.h"
+#include "tiermirror/protocol/messages/sasl_handshake.h"
 
 namespace tiermirror::net {
 
@@ -23,6 +29,14 @@ std::shared_ptr<RequestObserver> observer() {
 }
 
 constexpr const char* kComponent = "net";
+
+// Segments below this size are copied together before a TLS write: OpenSSL takes one buffer
+// per SSL_write, so each gather segment would otherwise become a record of its own.
+constexpr size_t kTlsCoalesceBelow = 16 * 1024;
+
+bool is_tls_error(const boost::system::error_code& ec) {
+  return ec.category() == asio::error::get_ssl_category() || ec == asio::ssl::error::stream_truncated;
+}
 }  // namespace
 
 std::vector<Endpoint> parse_endpoints(const std::string& list) {
@@ -74,6 +88,7 @@ Connection::Connection(asio::io_context& io, Endpoint ep, int32_t broker_id, Con
       connect_timer_(strand_),
       deadline_timer_(strand_),
       backoff_timer_(strand_),
+      reauth_timer_(strand_),
       backoff_(opts_.backoff_initial),
       decoder_(opts_.max_frame_bytes) {}
 
@@ -97,7 +112,7 @@ void Connection::send(protocol::ApiKey api, RequestEncoder encode, Millis timeou
 
 void Connection::connect(std::function<void(std::error_code)> handler) {
   asio::post(strand_, [self = shared_from_this(), h = std::move(handler)]() mutable {
-    if (self->state_ == State::ready) return h({});
+    if (self->ready()) return h({});
     if (self->state_ == State::closed) return h(errc::shutting_down);
     self->ready_waiters_.push_back(std::move(h));
     if (self->state_ == State::idle) self->start_connect();
@@ -115,6 +130,8 @@ void Connection::close() {
     self->connect_timer_.cancel();
     self->deadline_timer_.cancel();
     self->backoff_timer_.cancel();
+    self->reauth_timer_.cancel();
+    self->scram_.reset();
     auto in_flight = std::move(self->in_flight_);
     auto queue = std::move(self->queue_);
     for (auto& p : in_flight) self->complete(p, errc::shutting_down, {});
@@ -126,8 +143,17 @@ void Connection::close() {
 
 void Connection::abort(std::error_code ec, const char* why) {
   asio::post(strand_, [self = shared_from_this(), ec, why] {
-    if (self->state_ == State::ready || self->state_ == State::negotiating || self->state_ == State::connecting)
-      self->fail_connection(ec, why);
+    switch (self->state_) {
+      case State::connecting:
+      case State::negotiating:
+      case State::authenticating:
+      case State::ready:
+      case State::reauthenticating:
+        self->fail_connection(ec, why);
+        break;
+      default:
+        break;
+    }
   });
 }
 
@@ -137,10 +163,21 @@ void Connection::start_connect() {
   state_ = State::connecting;
   uint64_t gen = ++generation_;
   decoder_ = protocol::FrameDecoder(opts_.max_frame_bytes);
+  tls_.reset();
+  tls_ctx_.reset();
+  if (opts_.security.tls) {
+    // Picks up rotated certificate files: every new connection asks for the current context.
+    std::string why;
+    auto ctx = opts_.security.tls->context(&why);
+    if (!ctx) return fail_login(ctx.error(), why);
+    tls_ctx_ = std::move(*ctx);
+  }
+  // One deadline for TCP, TLS handshake, ApiVersions and SASL together.
   connect_timer_.expires_after(opts_.connect_timeout);
   connect_timer_.async_wait([self = shared_from_this(), gen](const std::error_code& ec) {
     if (ec || gen != self->generation_) return;
-    if (self->state_ == State::connecting || self->state_ == State::negotiating)
+    if (self->state_ == State::connecting || self->state_ == State::negotiating ||
+        self->state_ == State::authenticating)
       self->fail_connection(errc::timed_out, "connect");
   });
   resolver_.async_resolve(ep_.host, std::to_string(ep_.port),
@@ -163,31 +200,85 @@ void Connection::on_connected(const std::error_code& ec) {
   if (ec) return fail_connection(ec, "connect");
   boost::system::error_code ignored;
   socket_.set_option(asio::ip::tcp::no_delay(true), ignored);  // requests are latency-bound
+  if (tls_ctx_) {
+    tls_ = std::make_shared<TlsStream>(socket_, *tls_ctx_);
+    SSL* ssl = tls_->native_handle();
+    boost::system::error_code not_ip;
+    asio::ip::make_address(ep_.host, not_ip);
+    if (not_ip) SSL_set_tlsext_host_name(ssl, ep_.host.c_str());  // SNI is for names only (RFC 6066)
+    if (opts_.security.tls->options().verify_hostname) {
+      // RFC 6125 / RFC 2818: the certificate must name the host we dialled (SAN DNS or IP).
+      X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
+      if (not_ip) {
+        X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+        X509_VERIFY_PARAM_set1_host(param, ep_.host.c_str(), ep_.host.size());
+      } else {
+        X509_VERIFY_PARAM_set1_ip_asc(param, ep_.host.c_str());
+      }
+    }
+    uint64_t gen = generation_;
+    tls_->async_handshake(asio::ssl::stream_base::client,
+                          [self = shared_from_this(), gen, keep = tls_](const boost::system::error_code& ec) {
+                            if (gen != self->generation_) return;
+                            self->on_tls_handshake(ec);
+                          });
+    return;
+  }
   state_ = State::negotiating;
   start_read();
   negotiate(3);
 }
 
-void Connection::negotiate(int16_t v) {
+void Connection::on_tls_handshake(const boost::system::error_code& ec) {
+  if (ec) {
+    if (is_tls_error(ec)) return fail_login(make_error_code(login_errc::tls_handshake_failed), tls_error_detail(ec));
+    return fail_connection(ec, "TLS handshake");
+  }
+  state_ = State::negotiating;
+  start_read();
+  negotiate(3);
+}
+
+std::string Connection::tls_error_detail(const boost::system::error_code& ec) const {
+  std::string d = "TLS handshake: " + ec.message();
+  if (tls_) {
+    long v = SSL_get_verify_result(tls_->native_handle());
+    if (v != X509_V_OK) d += std::string(" (") + X509_verify_cert_error_string(v) + ")";
+  }
+  return d;
+}
+
+void Connection::send_internal(protocol::ApiKey api, int16_t version, RequestEncoder encode, ResponseHandler handler) {
   auto p = std::make_shared<Pending>();
-  p->api = protocol::ApiKey::api_versions;
-  p->version = v;
+  p->api = api;
+  p->version = version;
   p->internal = true;
   p->deadline = Clock::now() + opts_.connect_timeout;
-  p->encode = [](const protocol::RequestHeader& h) {
-    protocol::ApiVersionsRequest req;
-    req.client_software_name = "tiermirror";
-    req.client_software_version = TIERMIRROR_VERSION;
-    return protocol::encode_request(h, req);
-  };
+  p->encode = std::move(encode);
   uint64_t gen = generation_;
-  p->handler = [self = shared_from_this(), gen](std::error_code ec, SharedBuffer frame, int16_t version) {
+  p->handler = [self = shared_from_this(), gen, h = std::move(handler)](std::error_code ec, SharedBuffer frame,
+                                                                        int16_t v) {
     if (gen != self->generation_) return;
-    self->on_api_versions(ec, std::move(frame), version);
+    h(ec, std::move(frame), v);
   };
+  // First in line: ahead of requests that wait for the connection to be (again) ready.
   queue_.push_front(p);
   arm_deadline_timer();
   pump();
+}
+
+void Connection::negotiate(int16_t v) {
+  send_internal(
+      protocol::ApiKey::api_versions, v,
+      [](const protocol::RequestHeader& h) {
+        protocol::ApiVersionsRequest req;
+        req.client_software_name = "tiermirror";
+        req.client_software_version = TIERMIRROR_VERSION;
+        return protocol::encode_request(h, req);
+      },
+      [self = shared_from_this()](std::error_code ec, SharedBuffer frame, int16_t version) {
+        self->on_api_versions(ec, std::move(frame), version);
+      });
 }
 
 void Connection::on_api_versions(std::error_code ec, SharedBuffer frame, int16_t version) {
@@ -219,7 +310,142 @@ void Connection::on_api_versions(std::error_code ec, SharedBuffer frame, int16_t
   for (const auto& k : decoded.value->api_keys)
     broker_versions_[k.api_key] = protocol::VersionRange{k.min_version, k.max_version};
   api_versions_version_ = version;
+  if (opts_.security.sasl) return start_sasl(false);
   became_ready();
+}
+
+// ---------------------------------------------------------------- SASL (KIP-152, KIP-368)
+
+void Connection::start_sasl(bool reauthenticate) {
+  const auto& sasl = *opts_.security.sasl;
+  state_ = reauthenticate ? State::reauthenticating : State::authenticating;
+  auto hv = version_for(protocol::ApiKey::sasl_handshake);
+  if (!hv || !version_for(protocol::ApiKey::sasl_authenticate))
+    return fail_login(make_error_code(kafka_errc::illegal_sasl_state),
+                      "the broker does not offer SaslHandshake v1 and SaslAuthenticate (not a SASL listener?)");
+  auto password = sasl.password ? sasl.password() : Result<std::string>(make_error_code(errc::invalid_argument));
+  if (!password)
+    return fail_login(make_error_code(login_errc::password_unavailable),
+                      "cannot read the SASL password: " + password.error().message());
+  scram_.reset();
+  sasl_step_ = 0;
+  Bytes first;
+  if (sasl.mechanism == SaslMechanism::plain) {
+    first = plain_initial_response(sasl.username, *password);
+  } else {
+    auto hash = sasl.mechanism == SaslMechanism::scram_sha_256 ? ScramClient::Hash::sha256 : ScramClient::Hash::sha512;
+    scram_ = std::make_unique<ScramClient>(hash, sasl.username, std::move(*password));
+    auto cf = scram_->client_first();
+    first.assign(cf.begin(), cf.end());
+  }
+  wipe(*password);
+  protocol::SaslHandshakeRequest req{std::string(mechanism_name(sasl.mechanism))};
+  send_internal(
+      protocol::ApiKey::sasl_handshake, *hv,
+      [req](const protocol::RequestHeader& h) { return protocol::encode_request(h, req); },
+      [self = shared_from_this(), first = std::move(first)](std::error_code ec, SharedBuffer frame,
+                                                            int16_t version) mutable {
+        self->on_sasl_handshake(ec, std::move(frame), version);
+        if (self->state_ == State::authenticating || self->state_ == State::reauthenticating)
+          self->send_sasl_token(std::move(first));
+        else
+          wipe(first);
+      });
+}
+
+void Connection::on_sasl_handshake(std::error_code ec, SharedBuffer frame, int16_t version) {
+  if (ec) return fail_connection(ec, "SaslHandshake");
+  auto d = protocol::decode_response<protocol::SaslHandshakeResponse>(frame, protocol::ApiKey::sasl_handshake, version);
+  if (!d.ok()) return fail_connection(errc::malformed, "SaslHandshake");
+  if (d.value->error_code == 0) return;
+  auto kec = make_error_code(static_cast<kafka_errc>(d.value->error_code));
+  std::string enabled;
+  for (const auto& m : d.value->mechanisms) enabled += (enabled.empty() ? "" : ", ") + m;
+  fail_login(kec, "SASL mechanism " + std::string(mechanism_name(opts_.security.sasl->mechanism)) + " refused (" +
+                      kec.message() + "); the broker enables: " + (enabled.empty() ? "none" : enabled));
+}
+
+void Connection::send_sasl_token(Bytes token) {
+  auto v = version_for(protocol::ApiKey::sasl_authenticate);
+  auto req = std::make_shared<protocol::SaslAuthenticateRequest>();
+  req->auth_bytes = std::move(token);
+  ++sasl_step_;
+  send_internal(
+      protocol::ApiKey::sasl_authenticate, v.value_or(0),
+      [req](const protocol::RequestHeader& h) {
+        auto out = protocol::encode_request(h, *req);
+        wipe(req->auth_bytes);  // the token may hold the password (PLAIN); it is on the wire now
+        return out;
+      },
+      [self = shared_from_this()](std::error_code ec, SharedBuffer frame, int16_t version) {
+        self->on_sasl_authenticate(ec, std::move(frame), version);
+      });
+}
+
+void Connection::on_sasl_authenticate(std::error_code ec, SharedBuffer frame, int16_t version) {
+  if (ec) return fail_connection(ec, "SaslAuthenticate");
+  auto d = protocol::decode_response<protocol::SaslAuthenticateResponse>(frame, protocol::ApiKey::sasl_authenticate,
+                                                                         version);
+  if (!d.ok()) return fail_connection(errc::malformed, "SaslAuthenticate");
+  const auto& sasl = *opts_.security.sasl;
+  const std::string who = std::string(mechanism_name(sasl.mechanism)) + " login as '" + sasl.username + "'";
+  if (d.value->error_code != 0) {
+    auto kec = make_error_code(static_cast<kafka_errc>(d.value->error_code));
+    // The broker's message ("Authentication failed: Invalid username or password") holds no secret.
+    return fail_login(kec, who + " refused: " + kec.message() +
+                               (d.value->error_message ? ": " + *d.value->error_message : std::string()));
+  }
+  if (!scram_) return sasl_done(d.value->session_lifetime_ms);  // PLAIN: one round trip
+  std::string server_msg(d.value->auth_bytes.begin(), d.value->auth_bytes.end());
+  if (sasl_step_ == 1) {
+    auto final_msg = scram_->client_final(server_msg);
+    if (!final_msg) return fail_login(final_msg.error(), who + ": " + scram_->error_detail());
+    return send_sasl_token(Bytes(final_msg->begin(), final_msg->end()));
+  }
+  if (auto vec = scram_->verify_server_final(server_msg)) return fail_login(vec, who + ": " + scram_->error_detail());
+  sasl_done(d.value->session_lifetime_ms);
+}
+
+void Connection::sasl_done(int64_t session_lifetime_ms) {
+  scram_.reset();
+  ++sasl_logins_;
+  if (session_lifetime_ms > 0) {
+    // KIP-368: log in again before the broker's session ends, at 85-95% of the lifetime
+    // (jittered so that the connections of a cluster do not all pause at once).
+    static thread_local std::mt19937 rng{std::random_device{}()};
+    double share = std::uniform_real_distribution<double>(0.85, 0.95)(rng);
+    auto delay = Millis(static_cast<int64_t>(static_cast<double>(session_lifetime_ms) * share));
+    reauth_timer_.expires_after(delay);
+    uint64_t gen = generation_;
+    reauth_timer_.async_wait([self = shared_from_this(), gen](const std::error_code& ec) {
+      if (ec || gen != self->generation_ || self->state_ != State::ready) return;
+      TM_DEBUG(kComponent, "re-authenticating (KIP-368)", {{"broker", self->ep_.str()}});
+      self->start_sasl(true);
+    });
+  }
+  if (state_ == State::reauthenticating) {
+    state_ = State::ready;
+    TM_DEBUG(kComponent, "re-authenticated", {{"broker", ep_.str()}, {"session_lifetime_ms", session_lifetime_ms}});
+    return pump();
+  }
+  became_ready();
+}
+
+void Connection::fail_login(std::error_code ec, const std::string& detail) {
+  if (state_ == State::closed) return;
+  const std::string line = "broker " + ep_.str() + ": " + detail;
+  TM_ERROR(kComponent, "login failed", {{"broker", ep_.str()}, {"broker_id", broker_id_}, {"error", ec.message()},
+                                         {"detail", detail}});
+  scram_.reset();
+  if (opts_.on_login_failure) opts_.on_login_failure(ec, line);
+  // The same files and credentials would fail again: waiting requests hear why now instead
+  // of timing out, and the next attempt waits the longest backoff.
+  auto queue = std::move(queue_);
+  queue_.clear();
+  for (auto& p : queue)
+    if (!p->internal) complete(p, ec, {});
+  backoff_ = opts_.backoff_max;
+  fail_connection(ec, "login");
 }
 
 void Connection::became_ready() {
@@ -241,6 +467,8 @@ void Connection::fail_connection(std::error_code ec, const char* where) {
   socket_.close(ignored);
   resolver_.cancel();
   connect_timer_.cancel();
+  reauth_timer_.cancel();
+  scram_.reset();
   writing_ = false;
   // Requests on the wire are lost with the connection: their handlers hear about it.
   // Requests not yet written stay queued for the next connection (but not the internal
@@ -290,7 +518,9 @@ void Connection::pump() {
   if (writing_ || queue_.empty()) return;
   if (state_ == State::ready) {
     if (in_flight_.size() >= opts_.max_in_flight) return;
-  } else if (state_ == State::negotiating) {
+  } else if (state_ == State::negotiating || state_ == State::authenticating || state_ == State::reauthenticating) {
+    // Only the login's own requests go out; a SASL listener refuses anything else before
+    // it, and re-authentication pauses new requests (KIP-368).
     if (!queue_.front()->internal) return;
   } else {
     return;
@@ -322,29 +552,65 @@ void Connection::write_next() {
   writing_ = true;
   std::vector<asio::const_buffer> bufs;
   bufs.reserve(write_segments_.size());
-  for (const auto& s : write_segments_) bufs.emplace_back(s.data(), s.size());
+  if (tls_) {
+    tls_chunks_.clear();
+    for (const auto& s : write_segments_) {
+      if (s.size() >= kTlsCoalesceBelow) {
+        bufs.emplace_back(s.data(), s.size());
+        continue;
+      }
+      if (tls_chunks_.empty() || bufs.empty() || bufs.back().data() != tls_chunks_.back().data()) {
+        tls_chunks_.emplace_back();
+        tls_chunks_.back().reserve(kTlsCoalesceBelow * 2);
+        bufs.emplace_back(tls_chunks_.back().data(), 0);
+      }
+      auto& chunk = tls_chunks_.back();
+      chunk.insert(chunk.end(), s.span().begin(), s.span().end());
+      bufs.back() = asio::const_buffer(chunk.data(), chunk.size());
+    }
+  } else {
+    for (const auto& s : write_segments_) bufs.emplace_back(s.data(), s.size());
+  }
   uint64_t gen = generation_;
-  asio::async_write(socket_, bufs, [self = shared_from_this(), gen](const std::error_code& ec, size_t) {
+  auto done = [self = shared_from_this(), gen, keep = tls_](const boost::system::error_code& ec, size_t) {
     if (gen != self->generation_) return;
     self->writing_ = false;
     self->write_segments_.clear();
-    if (ec) return self->fail_connection(ec, "write");
+    self->tls_chunks_.clear();
+    if (ec) {
+      if (self->tls_ && self->state_ == State::negotiating && is_tls_error(ec))
+        return self->fail_login(make_error_code(login_errc::tls_handshake_failed), self->tls_error_detail(ec));
+      return self->fail_connection(ec, "write");
+    }
     self->pump();
-  });
+  };
+  if (tls_)
+    asio::async_write(*tls_, bufs, std::move(done));
+  else
+    asio::async_write(socket_, bufs, std::move(done));
 }
 
 void Connection::start_read() {
   auto region = decoder_.prepare();
   uint64_t gen = generation_;
-  socket_.async_read_some(asio::buffer(region.data(), region.size()),
-                          [self = shared_from_this(), gen](const std::error_code& ec, size_t n) {
-                            if (gen != self->generation_) return;
-                            self->on_read(ec, n);
-                          });
+  auto done = [self = shared_from_this(), gen, keep = tls_](const boost::system::error_code& ec, size_t n) {
+    if (gen != self->generation_) return;
+    self->on_read(ec, n);
+  };
+  if (tls_)
+    tls_->async_read_some(asio::buffer(region.data(), region.size()), std::move(done));
+  else
+    socket_.async_read_some(asio::buffer(region.data(), region.size()), std::move(done));
 }
 
-void Connection::on_read(const std::error_code& ec, size_t n) {
-  if (ec) return fail_connection(ec, "read");
+void Connection::on_read(const boost::system::error_code& ec, size_t n) {
+  if (ec) {
+    // With TLS 1.3 the broker checks our client certificate after the handshake completed:
+    // its refusal arrives as an alert on the first read.
+    if (tls_ && state_ == State::negotiating && is_tls_error(ec))
+      return fail_login(make_error_code(login_errc::tls_handshake_failed), tls_error_detail(ec));
+    return fail_connection(ec, "read");
+  }
   std::error_code fec;
   decoder_.commit(n, fec);
   if (fec) return fail_connection(fec, "read frame size");

@@ -37,6 +37,8 @@ VersionRange supported_versions(ApiKey k) {
     case ApiKey::find_coordinator: return {0, 2};
     case ApiKey::api_versions: return {0, 3};
     case ApiKey::init_producer_id: return {0, 1};
+    case ApiKey::sasl_handshake: return {1, 1};     // v0 (unframed tokens) is not spoken
+    case ApiKey::sasl_authenticate: return {0, 2};  // v1: session lifetime (KIP-368)
     default: return {0, -1};
   }
 }

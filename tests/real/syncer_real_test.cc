@@ -68,8 +68,8 @@ class SyncerReal : public ::testing::Test {
       GTEST_SKIP() << "set TIERMIRROR_TEST_SOURCE and TIERMIRROR_TEST_TARGET to bootstrap servers of two real "
                       "Kafka clusters to run the real-broker syncer tests";
     if (*s == *t) GTEST_SKIP() << "TIERMIRROR_TEST_SOURCE and TIERMIRROR_TEST_TARGET must be different clusters";
-    source_ = std::make_unique<RdKafkaAdmin>(AdminConnection{"source", *s, "tiermirror-test", {}});
-    target_ = std::make_unique<RdKafkaAdmin>(AdminConnection{"target", *t, "tiermirror-test", {}});
+    source_ = std::make_unique<RdKafkaAdmin>(AdminConnection{"source", *s, "tiermirror-test", {}, {}});
+    target_ = std::make_unique<RdKafkaAdmin>(AdminConnection{"target", *t, "tiermirror-test", {}, {}});
   }
 
   SyncOptions only(const std::string& topic) {

@@ -5,6 +5,7 @@
 // block, so they stay off the io thread.
 #include <condition_variable>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -16,6 +17,10 @@
 namespace tiermirror::app {
 
 control::SyncOptions sync_options(const config::Config& cfg);
+/// librdkafka's security settings for a cluster (security.protocol, ssl.*, sasl.mechanisms,
+/// sasl.username); the password is not among them (AdminConnection::sasl_password).
+std::map<std::string, std::string> rdkafka_security(const config::SecurityConfig& sec);
+control::AdminConnection admin_connection(const config::ClusterConfig& c, const config::Config& cfg);
 
 /// One pass against both clusters of the route (creates admin clients, runs, closes).
 control::SyncReport sync_once(const config::Config& cfg, bool dry_run);
@@ -27,12 +32,17 @@ class SyncThread {
   ~SyncThread();
   /// Runs a pass soon (new source partitions were seen).
   void poke();
+  /// A reloaded config: topics, partition_sync and limits apply from the next pass (the
+  /// clusters stay: they need a restart).
+  void reconfigure(const config::Config& cfg);
+  /// The next pass uses new admin clients (rotated certificate files, password): SIGHUP.
+  void reload();
 
  private:
   void loop();
   bool stopping();
 
-  config::Config cfg_;
+  config::Config cfg_;  // guarded by mu_
   std::shared_ptr<control::RdKafkaAdmin> source_, target_;  // guarded by mu_
   std::function<void(const control::SyncReport&)> after_pass_;
   std::mutex mu_;

@@ -5,10 +5,14 @@
 // Each call runs on a temporary result queue of its own and waits on it for at most the given
 // timeout (plus a short grace for librdkafka's own timer to fire); librdkafka does the work on
 // its background threads. Calls may come from any thread, one handle serves them all.
+#include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <system_error>
+
+#include "tiermirror/common/result.h"
 
 #include "tiermirror/control/admin.h"
 
@@ -19,6 +23,9 @@ struct AdminConnection {
   std::string bootstrap;  // "host:port,host:port"
   std::string client_id = "tiermirror-admin";
   std::map<std::string, std::string> extra;  // further librdkafka settings (security, ...), applied last
+  /// With SASL: returns the password when the handle is created (librdkafka's sasl.password);
+  /// the value goes to librdkafka only, never into a message or a log line.
+  std::function<Result<std::string>()> sasl_password;
 };
 
 /// librdkafka's rd_kafka_resp_err_t (given as int) as a std::error_code: positive codes are Kafka's
@@ -38,6 +45,9 @@ class RdKafkaAdmin final : public Admin {
   /// Makes the call under way and every later one return at once with errc::shutting_down
   /// (thread-safe; shutdown must not wait for a broker that does not answer).
   void cancel();
+  /// The latest failed login (TLS handshake or SASL) librdkafka reported, one line without
+  /// secrets; nullopt when none. Calls fail fast while a login keeps failing.
+  std::optional<std::string> login_failure() const;
 
   std::string cluster_name() const override;
   AdminResult<std::vector<TopicInfo>> list_topics(std::chrono::milliseconds timeout) override;

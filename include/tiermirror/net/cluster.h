@@ -83,6 +83,14 @@ class Cluster : public std::enable_shared_from_this<Cluster> {
   const ClusterOptions& options() const { return opts_; }
   void close();
 
+  /// The latest failed login to one of this cluster's brokers (TLS or SASL), one line naming
+  /// the broker and the reason; cleared by a successful metadata refresh. A refresh that
+  /// failed only because logins failed reports the login error instead of errc::no_leader.
+  std::optional<std::string> login_failure() const;
+  /// Re-read the TLS certificate files for the next connections (SIGHUP); connections that
+  /// are up stay up.
+  void reload_tls();
+
  private:
   Cluster(asio::io_context& io, std::vector<Endpoint> bootstrap, ClusterOptions opts);
   void try_refresh(size_t attempt, std::shared_ptr<std::vector<std::shared_ptr<Connection>>> candidates,
@@ -101,6 +109,12 @@ class Cluster : public std::enable_shared_from_this<Cluster> {
   std::vector<MetadataHandler> waiters_;
   Clock::time_point last_error_refresh_{};
   bool closed_ = false;
+  struct LoginState {
+    std::mutex mu;
+    std::optional<std::string> failure;
+  };
+  std::shared_ptr<LoginState> login_ = std::make_shared<LoginState>();  // shared with the connections' hook
+  std::error_code refresh_login_error_;  // guarded by mu_
 };
 
 }  // namespace tiermirror::net

@@ -6,8 +6,16 @@
 // reconnects with exponential backoff when it breaks; requests not yet written survive a
 // reconnect, requests in flight fail with errc::disconnected (the caller decides whether
 // resending is safe — for Produce the idempotent sequence makes it so).
+//
+// Security: optionally TLS (before anything else) and SASL (after ApiVersions: SaslHandshake
+// v1 + SaslAuthenticate, KIP-152), all within connect_timeout. When the broker grants a
+// session lifetime, the connection logs in again before it ends (KIP-368) without dropping
+// requests in flight; new requests wait while it does. A failed login fails the waiting
+// requests with the login error (retrying the same credentials would only time out) and
+// reports it through ConnectionOptions::on_login_failure.
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 
@@ -23,6 +31,7 @@
 
 #include "tiermirror/common/buffer.h"
 #include "tiermirror/common/errors.h"
+#include "tiermirror/net/security.h"
 #include "tiermirror/protocol/api.h"
 #include "tiermirror/protocol/frame.h"
 
@@ -48,6 +57,10 @@ struct ConnectionOptions {
   Millis connect_timeout{10000};
   Millis backoff_initial{100};
   Millis backoff_max{10000};
+  SecurityOptions security;
+  /// Called on the connection's strand when a login fails (TLS files or handshake, SASL, the
+  /// password source), with a one-line reason naming the broker; never a secret.
+  std::function<void(std::error_code, const std::string& detail)> on_login_failure;
 };
 
 /// API version ranges a broker advertised.
@@ -92,13 +105,15 @@ class Connection : public std::enable_shared_from_this<Connection> {
   const Endpoint& endpoint() const { return ep_; }
   int32_t broker_id() const { return broker_id_; }
   Strand& strand() { return strand_; }
-  bool ready() const { return state_ == State::ready; }
+  bool ready() const { return state_ == State::ready || state_ == State::reauthenticating; }
+  /// SASL logins completed on this connection, first ones and re-authentications (tests).
+  uint64_t sasl_logins() const { return sasl_logins_; }
   size_t in_flight() const { return in_flight_.size(); }
 
   static void set_request_observer(RequestObserver obs);
 
  private:
-  enum class State { idle, connecting, negotiating, ready, backoff, closed };
+  enum class State { idle, connecting, negotiating, authenticating, ready, reauthenticating, backoff, closed };
   struct Pending {
     protocol::ApiKey api{};
     int16_t version = -1;           // -1 until chosen
@@ -106,17 +121,27 @@ class Connection : public std::enable_shared_from_this<Connection> {
     RequestEncoder encode;
     ResponseHandler handler;
     Clock::time_point deadline;
-    bool internal = false;          // ApiVersions during negotiation
+    bool internal = false;          // ApiVersions and SASL: written even while not ready
   };
+  using TlsStream = asio::ssl::stream<asio::ip::tcp::socket&>;
 
   Connection(asio::io_context& io, Endpoint ep, int32_t broker_id, ConnectionOptions opts);
 
   void start_connect();
   void on_resolved(const std::error_code& ec, asio::ip::tcp::resolver::results_type results);
   void on_connected(const std::error_code& ec);
+  void on_tls_handshake(const boost::system::error_code& ec);
+  std::string tls_error_detail(const boost::system::error_code& ec) const;
+  void send_internal(protocol::ApiKey api, int16_t version, RequestEncoder encode, ResponseHandler handler);
   void negotiate(int16_t api_versions_version);
   void on_api_versions(std::error_code ec, SharedBuffer frame, int16_t version);
+  void start_sasl(bool reauthenticate);
+  void on_sasl_handshake(std::error_code ec, SharedBuffer frame, int16_t version);
+  void send_sasl_token(Bytes token);
+  void on_sasl_authenticate(std::error_code ec, SharedBuffer frame, int16_t version);
+  void sasl_done(int64_t session_lifetime_ms);
   void became_ready();
+  void fail_login(std::error_code ec, const std::string& detail);
   void fail_connection(std::error_code ec, const char* where);
   void schedule_reconnect();
 
@@ -124,7 +149,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void pump();                      // writes queued requests while in-flight room remains
   void write_next();
   void start_read();
-  void on_read(const std::error_code& ec, size_t n);
+  void on_read(const boost::system::error_code& ec, size_t n);
   void dispatch_frame(SharedBuffer frame);
   void arm_deadline_timer();
   void on_deadline_timer();
@@ -140,6 +165,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
   asio::steady_timer connect_timer_;
   asio::steady_timer deadline_timer_;
   asio::steady_timer backoff_timer_;
+  asio::steady_timer reauth_timer_;
+  std::shared_ptr<asio::ssl::context> tls_ctx_;  // the files this connection was made with
+  // Shared so that an operation still pending on a broken connection keeps its stream alive.
+  std::shared_ptr<TlsStream> tls_;
+  std::vector<Bytes> tls_chunks_;                 // small segments coalesced for one TLS record
+  std::unique_ptr<ScramClient> scram_;
+  int sasl_step_ = 0;
+  uint64_t sasl_logins_ = 0;
   State state_ = State::idle;
   uint64_t generation_ = 0;          // bumps on every (re)connect; stale callbacks check it
   Millis backoff_;

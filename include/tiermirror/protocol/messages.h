@@ -11,3 +11,5 @@
 #include "tiermirror/protocol/messages/offset_commit.h"
 #include "tiermirror/protocol/messages/offset_fetch.h"
 #include "tiermirror/protocol/messages/produce.h"
+#include "tiermirror/protocol/messages/sasl_authenticate.h"
+#include "tiermirror/protocol/messages/sasl_handshake.h"

@@ -7,6 +7,7 @@
 #include <csignal>
 #include <thread>
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <filesystem>
@@ -131,16 +132,22 @@ TEST(Cli, ProbeRejectsABadBootstrapList) {
   EXPECT_NE(r.err.find("HOST:PORT"), std::string::npos);
 }
 
-TEST(Cli, RunRefusesSecurityItCannotSpeakYet) {
+TEST(Cli, RunStopsWithOneLineWhenTheLoginCannotWork) {
+  // TLS is spoken now; a CA file that is no certificate makes every login fail before any
+  // broker is reached, and `run` stops at start with the reason (exit 3) instead of retrying.
   std::string yaml =
       "route: {name: r}\n"
       "source: {name: a, bootstrap_servers: [\"127.0.0.1:1\"],\n"
       "         security: {protocol: ssl, tls: {ca_file: " + fixture_path("config/ca.pem") + "}}}\n"
       "target: {name: b, bootstrap_servers: [\"127.0.0.1:2\"]}\n"
-      "topics: {include: [t]}\n";
+      "topics: {include: [t]}\n"
+      "partition_sync: {enabled: false}\n"
+      "metrics: {listen: \"\"}\n"
+      "limits: {request_timeout: 2s}\n";
   auto r = run("run --config " + write_temp("tls.yaml", yaml));
-  EXPECT_EQ(r.status, 1) << r.err;
-  EXPECT_NE(r.err.find("source.security.protocol: ssl is not supported"), std::string::npos) << r.err;
+  EXPECT_EQ(r.status, 3) << r.err;
+  EXPECT_NE(r.err.find("cannot log in to the source cluster 'a'"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("config/ca.pem"), std::string::npos) << r.err;
 }
 
 TEST(Cli, RunStopsCleanlyOnSigterm) {
@@ -179,6 +186,35 @@ TEST(Cli, RunStopsCleanlyOnSigterm) {
   EXPECT_EQ(WEXITSTATUS(status), 0) << err;
   EXPECT_NE(err.find("shutting down"), std::string::npos) << err;
   EXPECT_NE(err.find("route stopped"), std::string::npos) << err;
+}
+
+TEST(Cli, AuditCheckAnswersTwoWhenItCannotTell) {
+  // A gate must never pass by default: usage errors, bad windows and unreachable clusters are 2.
+  auto usage = run("audit check --bootstrap 127.0.0.1:1 --topic t");
+  EXPECT_EQ(usage.status, 2);
+  EXPECT_NE(usage.err.find("--window"), std::string::npos) << usage.err;
+  auto window = run("audit check --bootstrap 127.0.0.1:1 --topic t --window 2026-11-22T10:00Z");
+  EXPECT_EQ(window.status, 2);
+  EXPECT_NE(window.out.find("cannot tell: --window"), std::string::npos) << window.out;
+  auto down = run("audit check --bootstrap 127.0.0.1:1 --topic t --window 2026-11-22T10:00Z/1h --timeout-ms 300");
+  EXPECT_EQ(down.status, 2);
+  EXPECT_NE(down.out.find("cannot tell: audit topic"), std::string::npos) << down.out;
+  EXPECT_EQ(std::count(down.out.begin(), down.out.end(), '\n'), 1) << "one line: " << down.out;
+}
+
+TEST(Cli, AuditReportAndScanNameWhatIsWrong) {
+  auto report = run("audit report --bootstrap 127.0.0.1:1 --timeout-ms 300");
+  EXPECT_EQ(report.status, 3);
+  EXPECT_NE(report.err.find("audit topic"), std::string::npos) << report.err;
+  auto time = run("audit report --bootstrap 127.0.0.1:1 --from yesterday");
+  EXPECT_EQ(time.status, 2);
+  EXPECT_NE(time.err.find("--from 'yesterday' is not a UTC time"), std::string::npos) << time.err;
+  auto scan = run("audit scan --bootstrap 127.0.0.1:1 --topic t --bucket 0s");
+  EXPECT_EQ(scan.status, 2);
+  EXPECT_NE(scan.err.find("--bucket"), std::string::npos) << scan.err;
+  auto missing = run("audit scan --bootstrap 127.0.0.1:1");
+  EXPECT_EQ(missing.status, 2);
+  EXPECT_NE(missing.err.find("--topic"), std::string::npos) << missing.err;
 }
 
 }  // namespace
