@@ -71,6 +71,38 @@ int run_cli(int argc, char** argv) {
   probe_cmd->add_option("--timeout-ms", probe.timeout_ms, "Deadline of each request (default 10000)")
       ->check(CLI::Range(100, 600000));
 
+  AuditOptions audit;
+  auto* audit_cmd = app.add_subcommand("audit", "Read the tier audit: completeness per topic and time bucket");
+  audit_cmd->require_subcommand(1, 1);
+  auto* audit_report = audit_cmd->add_subcommand(
+      "report", "Per topic and bucket: counts per cluster and tier, completeness, latency, open buckets");
+  auto* audit_check = audit_cmd->add_subcommand(
+      "check", "Exit 0 when TOPIC is complete in WINDOW, 1 when not, 2 when it cannot tell (gate a batch job)");
+  auto* audit_scan = audit_cmd->add_subcommand(
+      "scan", "Count what a cluster holds per bucket from batch headers (--exact: per record)");
+  for (auto* sub : {audit_report, audit_check, audit_scan}) {
+    sub->add_option("--bootstrap,-b", audit.bootstrap, "HOST:PORT[,HOST:PORT...]")->required();
+    sub->add_option("--timeout-ms", audit.timeout_ms, "Deadline of each request (default 10000)")
+        ->check(CLI::Range(100, 600000));
+  }
+  for (auto* sub : {audit_report, audit_check})
+    sub->add_option("--audit-topic", audit.audit_topic, "The audit topic (default __tiermirror_audit)");
+  for (auto* sub : {audit_report, audit_check})
+    sub->add_option("--grace", audit.grace, "How long a bucket stays open for late data (default 10m)");
+  audit_report->add_option("--topic,-t", audit.topic, "Only this topic");
+  audit_check->add_option("--topic,-t", audit.topic, "The topic to check")->required();
+  audit_scan->add_option("--topic,-t", audit.topic, "The topic to count")->required();
+  for (auto* sub : {audit_report, audit_scan}) {
+    sub->add_option("--from", audit.from, "Buckets starting at or after this UTC time (2026-11-22T10:00Z)");
+    sub->add_option("--to", audit.to, "Buckets starting before this UTC time");
+    sub->add_option("--format", audit.format, "table or json")->check(CLI::IsMember({"table", "json"}));
+  }
+  audit_check->add_option("--window", audit.window, "START/DURATION, e.g. 2026-11-22T10:00Z/1h")->required();
+  audit_check->add_option("--min-completeness", audit.min_completeness, "Target / source ratio needed (default 0.999)")
+      ->check(CLI::Range(0.0, 1.0));
+  audit_scan->add_option("--bucket", audit.bucket, "Bucket length (default 10m, as the audit's default)");
+  audit_scan->add_flag("--exact", audit.exact, "Decompress and count each record by its own timestamp");
+
   app.add_subcommand("version", "Print the version");
   auto* help_cmd = app.add_subcommand("help", "Print this help, or a command's");
   std::string help_topic;
@@ -87,9 +119,16 @@ int run_cli(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     // Usage errors (unknown command or flag, missing value): message and usage on stderr.
     std::cerr << "tiermirror: " << e.what() << "\n\n";
-    const CLI::App* failing = &app;
-    for (auto* sub : app.get_subcommands())
-      if (sub->parsed()) failing = sub;
+    const CLI::App* failing = &app;  // the innermost command given (audit check, ...)
+    for (bool deeper = true; deeper;) {
+      deeper = false;
+      for (auto* sub : failing->get_subcommands())
+        if (sub->parsed()) {
+          failing = sub;
+          deeper = true;
+          break;
+        }
+    }
     std::cerr << failing->help();
     return kUsageError;
   }
@@ -106,6 +145,12 @@ int run_cli(int argc, char** argv) {
   if (sync_cmd->parsed()) return cmd_sync(sync);
   if (demo_cmd->parsed()) return cmd_demo(demo);
   if (probe_cmd->parsed()) return cmd_probe(probe);
+  if (audit_cmd->parsed()) {
+    audit.action = audit_check->parsed()  ? AuditOptions::Action::check
+                   : audit_scan->parsed() ? AuditOptions::Action::scan
+                                          : AuditOptions::Action::report;
+    return cmd_audit(audit);
+  }
   if (app.got_subcommand("version")) {
     std::cout << "tiermirror " << kVersion << "\n";
     return 0;

@@ -87,6 +87,7 @@ int produce_traffic(const std::string& bootstrap, const std::string& topic, cons
       err = rd_kafka_producev(rk.get(), RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_KEY(key.data(), key.size()),
                               RD_KAFKA_V_VALUE(value.data(), value.size()), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
                               RD_KAFKA_V_HEADER(hname, opts.codec.data(), static_cast<ssize_t>(opts.codec.size())),
+                              RD_KAFKA_V_TIMESTAMP(opts.timestamp_ms ? opts.timestamp_ms + i * opts.timestamp_step_ms : 0),
                               RD_KAFKA_V_END);
       if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) rd_kafka_poll(rk.get(), 50);
     } while (err == RD_KAFKA_RESP_ERR__QUEUE_FULL);

@@ -59,6 +59,8 @@ PartitionDump read_partition(const std::shared_ptr<net::Cluster>& cluster, const
       }
       break;  // nothing more below the high watermark (aborted or compacted away)
     }
+    if (f.aborted_transactions)
+      out.aborted.insert(out.aborted.end(), f.aborted_transactions->begin(), f.aborted_transactions->end());
     for (auto& b : f.split.batches) out.batches.push_back(b);
     offset = f.split.next_fetch_offset.value();
   }

@@ -1,11 +1,38 @@
 #include "mock_support.h"
 
+#include <sys/wait.h>
+
+#include <cstdio>
 #include <stdexcept>
 
 #include "tiermirror/net/call.h"
 #include "tiermirror/protocol/messages/produce.h"
 
 namespace tiermirror::test {
+
+std::string yaml_list(const std::string& bootstrap) {
+  std::string out = "[";
+  size_t start = 0;
+  while (start < bootstrap.size()) {
+    size_t end = bootstrap.find(',', start);
+    if (end == std::string::npos) end = bootstrap.size();
+    out += (out.size() > 1 ? ", \"" : "\"") + bootstrap.substr(start, end - start) + "\"";
+    start = end + 1;
+  }
+  return out + "]";
+}
+
+CommandResult run_command(const std::string& cmd) {
+  CommandResult r;
+  FILE* f = popen(cmd.c_str(), "r");
+  if (!f) return r;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, f)) > 0) r.out.append(buf, n);
+  int status = pclose(f);
+  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
 
 std::vector<ConsumedRecord> consume_partition(const std::string& bootstrap, const std::string& topic,
                                               int32_t partition) {

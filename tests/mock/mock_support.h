@@ -35,6 +35,16 @@ struct ConsumedRecord {
 /// the end it sees.
 std::vector<ConsumedRecord> consume_partition(const std::string& bootstrap, const std::string& topic, int32_t partition);
 
+/// A bootstrap list ("h:p,h:p") as a YAML flow sequence, for route configs.
+std::string yaml_list(const std::string& bootstrap);
+
+/// Runs a shell command; its exit status (-1 if it did not exit) and what it printed on stdout.
+struct CommandResult {
+  int status = -1;
+  std::string out;
+};
+CommandResult run_command(const std::string& cmd);
+
 /// A cluster client bound to a test's IoThread; closed on destruction.
 struct ClusterClient {
   ClusterClient(net::IoThread& io, const std::string& bootstrap, std::string name = "test");

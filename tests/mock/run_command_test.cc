@@ -14,18 +14,6 @@
 namespace tiermirror::test {
 namespace {
 
-std::string yaml_list(const std::string& bootstrap) {
-  std::string out = "[";
-  size_t start = 0;
-  while (start < bootstrap.size()) {
-    size_t end = bootstrap.find(',', start);
-    if (end == std::string::npos) end = bootstrap.size();
-    out += (out.size() > 1 ? ", \"" : "\"") + bootstrap.substr(start, end - start) + "\"";
-    start = end + 1;
-  }
-  return out + "]";
-}
-
 TEST(MockRunCommand, UntilCaughtUpMirrorsEverythingAndExitsZero) {
   app::MockCluster src("dc-a", 1), dst("aggregate", 1);
   src.create_topic("orders", 3, 1);

@@ -32,6 +32,23 @@ struct SyncCommandOptions {
   bool dry_run = false;
 };
 
+/// `tiermirror audit report|check|scan` (docs/audit.md).
+struct AuditOptions {
+  enum class Action { report, check, scan } action = Action::report;
+  std::string bootstrap;
+  std::string audit_topic = "__tiermirror_audit";
+  std::optional<std::string> topic;             // required for check and scan
+  std::optional<std::string> from, to;          // report, scan (UTC times)
+  std::string window;                           // check: START/DURATION
+  double min_completeness = 0.999;              // check
+  std::string grace = "10m";                    // report, check
+  std::string bucket = "10m";                   // scan
+  bool exact = false;                           // scan
+  std::string format = "table";                 // report, scan: table or json
+  int timeout_ms = 10000;
+};
+
+int cmd_audit(const AuditOptions& opts);
 int cmd_validate(const std::string& config_path);
 int cmd_sync(const SyncCommandOptions& opts);
 int cmd_run(const RunOptions& opts);

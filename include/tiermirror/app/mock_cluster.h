@@ -43,6 +43,9 @@ struct TrafficOptions {
   int value_bytes_min = 200, value_bytes_max = 500;
   uint64_t seed = 1;
   std::string key_prefix = "user-";
+  /// CreateTime of record i: timestamp_ms + i * timestamp_step_ms; 0 = the producer's clock.
+  int64_t timestamp_ms = 0;
+  int64_t timestamp_step_ms = 0;
 };
 
 /// Produces `opts.records` keyed JSON-like events to `topic` (all partitions, by key

@@ -15,6 +15,8 @@ struct PartitionDump {
   std::error_code ec;
   std::vector<protocol::RecordBatchView> batches;  // each keeps its fetched buffer alive
   int64_t high_watermark = -1;
+  /// The aborted transactions the fetches listed (read_committed), for an AbortedFilter.
+  std::vector<protocol::FetchResponse::AbortedTransaction> aborted;
 };
 
 /// Fetches [earliest, high watermark) of one partition, or its first `max_batches`

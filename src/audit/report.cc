@@ -1,0 +1,275 @@
+#include "tiermirror/audit/report.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cstdio>
+#include <set>
+#include <tuple>
+
+#include "tiermirror/pipeline/aborted_filter.h"
+#include "tiermirror/pipeline/records.h"
+
+namespace tiermirror::audit {
+
+namespace {
+
+// How far one route has counted one topic, from its progress records.
+struct RouteProgress {
+  std::string target_cluster;
+  int64_t last_published_ms = -1;
+  int64_t watermark_ms = -1;  // the latest watermark published
+  int32_t partitions_total = 0, partitions_behind = 0;
+};
+using RouteKey = std::pair<std::string, std::string>;  // route, topic
+
+struct Deduped {
+  std::vector<const AuditRecord*> records;
+  size_t duplicates = 0;
+  std::map<RouteKey, RouteProgress> progress;
+};
+
+Deduped dedupe(const std::vector<AuditRecord>& records) {
+  Deduped d;
+  std::set<std::string> seen;
+  for (const auto& r : records) {
+    if (!seen.insert(r.id).second) {
+      d.duplicates++;
+      continue;
+    }
+    d.records.push_back(&r);
+    auto& p = d.progress[{r.route, r.topic}];
+    p.target_cluster = r.target_cluster;
+    if (r.kind != AuditRecord::Kind::progress) continue;
+    if (r.published_ms >= p.last_published_ms) {
+      p.last_published_ms = r.published_ms;
+      p.partitions_total = r.partitions_total;
+      p.partitions_behind = r.partitions_behind;
+    }
+    p.watermark_ms = std::max(p.watermark_ms, r.watermark_ms);
+  }
+  return d;
+}
+
+std::string percent(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3f%%", v * 100.0);
+  return buf;
+}
+
+std::string millis(int64_t ms) {
+  if (ms < 0) return "-";
+  char buf[32];
+  if (ms < 10000)
+    std::snprintf(buf, sizeof buf, "%lldms", static_cast<long long>(ms));
+  else
+    std::snprintf(buf, sizeof buf, "%.1fs", static_cast<double>(ms) / 1000.0);
+  return buf;
+}
+
+// Why [start, end) of `topic` into `target_cluster` may still change, or "" when it cannot.
+std::string open_reason(const Deduped& d, const std::string& topic, const std::string& target_cluster, int64_t start,
+                        int64_t end, int64_t grace_ms, int64_t now_ms) {
+  if (now_ms < end + grace_ms) return "grace period for late data until " + format_utc(end + grace_ms);
+  for (const auto& [key, p] : d.progress) {
+    if (key.second != topic || p.target_cluster != target_cluster) continue;
+    if (p.last_published_ms < start) continue;  // the route was gone before the bucket began
+    if (p.watermark_ms >= end + grace_ms) continue;
+    std::string why = "route " + key.first + " has counted '" + topic + "' only through " +
+                      (p.watermark_ms < 0 ? std::string("nothing yet") : format_utc(p.watermark_ms));
+    if (p.partitions_behind > 0)
+      why += " (" + std::to_string(p.partitions_behind) + " of " + std::to_string(p.partitions_total) +
+             " partitions behind)";
+    why += "; last report " + format_utc(p.last_published_ms);
+    return why;
+  }
+  return "";
+}
+
+double ratio(uint64_t target, uint64_t expected) {
+  return expected == 0 ? 1.0 : static_cast<double>(target) / static_cast<double>(expected);
+}
+
+}  // namespace
+
+Report build_report(const std::vector<AuditRecord>& records, const ReportOptions& opts) {
+  Report rep;
+  rep.records_read = records.size();
+  auto d = dedupe(records);
+  rep.duplicates = d.duplicates;
+  using Key = std::tuple<std::string, std::string, int64_t, int64_t>;  // topic, target cluster, start, end
+  std::map<Key, BucketReport> buckets;
+  std::map<Key, std::map<std::pair<std::string, Tier>, TierCount>> tiers;
+  for (const auto* r : d.records) {
+    if (r->kind != AuditRecord::Kind::counts) continue;
+    if (opts.topic && r->topic != *opts.topic) continue;
+    if (opts.from_ms && r->bucket_start_ms < *opts.from_ms) continue;
+    if (opts.to_ms && r->bucket_start_ms >= *opts.to_ms) continue;
+    Key k{r->topic, r->target_cluster, r->bucket_start_ms, r->bucket_end_ms};
+    auto& b = buckets[k];
+    b.topic = r->topic;
+    b.target_cluster = r->target_cluster;
+    b.start_ms = r->bucket_start_ms;
+    b.end_ms = r->bucket_end_ms;
+    auto& t = tiers[k][{r->cluster(), r->tier}];
+    t.cluster = r->cluster();
+    t.tier = r->tier;
+    t.records += r->records;
+    t.batches += r->batches;
+    t.bytes += r->bytes;
+    t.lost += r->lost;
+    if (r->tier == Tier::source) {
+      b.source_records += r->records;
+      b.lost += r->lost;
+    } else {
+      b.target_records += r->records;
+      b.latency.merge(r->latency);
+    }
+  }
+  for (auto& [k, b] : buckets) {
+    for (auto& [tk, t] : tiers[k]) b.counts.push_back(t);
+    std::stable_sort(b.counts.begin(), b.counts.end(),
+                     [](const TierCount& x, const TierCount& y) { return x.tier == Tier::source && y.tier != Tier::source; });
+    b.completeness = ratio(b.target_records, b.source_records + b.lost);
+    b.open_reason = open_reason(d, b.topic, b.target_cluster, b.start_ms, b.end_ms, opts.grace_ms, opts.now_ms);
+    b.open = !b.open_reason.empty();
+    rep.buckets.push_back(std::move(b));
+  }
+  return rep;
+}
+
+std::string render_table(const Report& r) {
+  std::string out;
+  char line[512];
+  std::snprintf(line, sizeof line, "%-20s %-20s %-6s %-36s %8s %-26s %12s %8s %8s %8s  %s\n", "topic", "bucket (UTC)",
+                "length", "sources (records)", "lost", "target (records)", "complete", "p50", "p99", "max", "state");
+  out += line;
+  for (const auto& b : r.buckets) {
+    std::string sources, target;
+    for (const auto& t : b.counts) {
+      auto& s = t.tier == Tier::source ? sources : target;
+      if (!s.empty()) s += " ";
+      s += t.cluster + "=" + std::to_string(t.records);
+    }
+    std::snprintf(line, sizeof line, "%-20s %-20s %-6s %-36s %8llu %-26s %12s %8s %8s %8s  %s\n", b.topic.c_str(),
+                  format_utc(b.start_ms).c_str(),
+                  (std::to_string((b.end_ms - b.start_ms) / 60000) + "m").c_str(), sources.c_str(),
+                  static_cast<unsigned long long>(b.lost), target.c_str(), percent(b.completeness).c_str(),
+                  millis(b.latency.quantile(0.5)).c_str(), millis(b.latency.quantile(0.99)).c_str(),
+                  millis(b.latency.max_ms()).c_str(), b.open ? "open" : "closed");
+    out += line;
+  }
+  if (r.buckets.empty()) out += "(no audit counts match)\n";
+  std::snprintf(line, sizeof line, "%zu audit records read, %zu duplicates dropped\n", r.records_read, r.duplicates);
+  out += line;
+  return out;
+}
+
+std::string render_json(const Report& r) {
+  nlohmann::json j;
+  j["records_read"] = r.records_read;
+  j["duplicates"] = r.duplicates;
+  auto& arr = j["buckets"] = nlohmann::json::array();
+  for (const auto& b : r.buckets) {
+    nlohmann::json o;
+    o["topic"] = b.topic;
+    o["target_cluster"] = b.target_cluster;
+    o["bucket_start"] = format_utc(b.start_ms);
+    o["bucket_end"] = format_utc(b.end_ms);
+    o["source_records"] = b.source_records;
+    o["lost"] = b.lost;
+    o["target_records"] = b.target_records;
+    o["completeness"] = b.completeness;
+    o["latency_ms"] = {{"p50", b.latency.quantile(0.5)}, {"p99", b.latency.quantile(0.99)}, {"max", b.latency.max_ms()}};
+    o["open"] = b.open;
+    if (b.open) o["open_reason"] = b.open_reason;
+    auto& counts = o["counts"] = nlohmann::json::array();
+    for (const auto& t : b.counts)
+      counts.push_back({{"cluster", t.cluster},
+                        {"tier", to_string(t.tier)},
+                        {"records", t.records},
+                        {"batches", t.batches},
+                        {"bytes", t.bytes},
+                        {"lost", t.lost}});
+    arr.push_back(std::move(o));
+  }
+  return j.dump(2) + "\n";
+}
+
+CheckResult check(const std::vector<AuditRecord>& records, const std::string& topic, int64_t start_ms, int64_t end_ms,
+                  double min_completeness, int64_t grace_ms, int64_t now_ms) {
+  auto d = dedupe(records);
+  std::set<std::string> targets;
+  uint64_t source = 0, lost = 0, target = 0;
+  size_t buckets = 0;
+  std::set<std::pair<int64_t, std::string>> seen_buckets;
+  for (const auto* r : d.records) {
+    if (r->topic != topic) continue;
+    targets.insert(r->target_cluster);
+    if (r->kind != AuditRecord::Kind::counts) continue;
+    if (r->bucket_end_ms <= start_ms || r->bucket_start_ms >= end_ms) continue;
+    if (r->bucket_start_ms < start_ms || r->bucket_end_ms > end_ms)
+      return {2, "cannot tell: the window " + format_utc(start_ms) + "/" + format_utc(end_ms) +
+                     " does not align with the audit buckets (" + format_utc(r->bucket_start_ms) + " to " +
+                     format_utc(r->bucket_end_ms) + ")"};
+    if (seen_buckets.insert({r->bucket_start_ms, r->target_cluster}).second) buckets++;
+    if (r->tier == Tier::source) {
+      source += r->records;
+      lost += r->lost;
+    } else {
+      target += r->records;
+    }
+  }
+  if (targets.empty()) return {2, "cannot tell: no audit records for topic '" + topic + "'"};
+  for (const auto& t : targets) {
+    auto why = open_reason(d, topic, t, start_ms, end_ms, grace_ms, now_ms);
+    if (!why.empty()) return {2, "cannot tell: the window is still open: " + why};
+  }
+  double c = ratio(target, source + lost);
+  std::string counts = std::to_string(target) + " of " + std::to_string(source + lost) + " records in the target (" +
+                       std::to_string(lost) + " lost at the source) across " + std::to_string(buckets) + " buckets";
+  if (c + 1e-12 < min_completeness)
+    return {1, "incomplete: '" + topic + "' " + format_utc(start_ms) + " to " + format_utc(end_ms) + " is " +
+                   percent(c) + " complete (below " + percent(min_completeness) + "): " + counts};
+  return {0, "complete: '" + topic + "' " + format_utc(start_ms) + " to " + format_utc(end_ms) + " is " + percent(c) +
+                 " complete: " + counts};
+}
+
+void scan_partition(const std::vector<protocol::RecordBatchView>& batches,
+                    const std::vector<protocol::FetchResponse::AbortedTransaction>& aborted, const ScanOptions& opts,
+                    ScanResult& out) {
+  pipeline::AbortedFilter filter;
+  filter.add(aborted);
+  auto in_window = [&](int64_t start) { return start >= opts.from_ms && start < opts.to_ms; };
+  for (const auto& b : batches) {
+    if (filter.next(b) != pipeline::TxnVerdict::keep) {
+      (b.is_control() ? out.control_batches : out.aborted_batches)++;
+      continue;
+    }
+    if (b.is_legacy() || opts.exact) {
+      auto parsed = pipeline::parse_records(b);
+      if (!parsed) {
+        out.errors.push_back("batch at offset " + std::to_string(b.base_offset()) + ": " + parsed.error().message());
+        continue;
+      }
+      int64_t batch_ts = parsed->base_timestamp;
+      if (int64_t s = bucket_floor(batch_ts, opts.bucket_ms); in_window(s)) {
+        out.buckets[s].batches++;
+        out.buckets[s].bytes += b.size();
+        if (!opts.exact) out.buckets[s].records += parsed->records.size();
+      }
+      if (opts.exact)
+        for (const auto& r : parsed->records)
+          if (int64_t s = bucket_floor(parsed->timestamp_of(r), opts.bucket_ms); in_window(s)) out.buckets[s].records++;
+      continue;
+    }
+    int64_t s = bucket_floor(b.base_timestamp(), opts.bucket_ms);
+    if (!in_window(s)) continue;
+    auto& bucket = out.buckets[s];
+    bucket.records += static_cast<uint64_t>(b.records_count());
+    bucket.batches++;
+    bucket.bytes += b.size();
+  }
+}
+
+}  // namespace tiermirror::audit

@@ -1,0 +1,230 @@
+#include "tiermirror/audit/report.h"
+
+#include <gtest/gtest.h>
+
+#include "support/batch_builder.h"
+
+namespace tiermirror::audit {
+namespace {
+
+constexpr int64_t kMin = 60 * 1000;
+constexpr int64_t kBucket = 10 * kMin;
+constexpr int64_t kT0 = 1795341600000;  // 2026-11-22T10:00Z
+
+class Records {
+ public:
+  Records& counts(const std::string& route, const std::string& source, Tier tier, int64_t start, uint64_t records,
+                  uint64_t lost = 0, const std::string& topic = "events", const std::string& target = "aggregate") {
+    AuditRecord r = base(route, source, target, topic);
+    r.kind = AuditRecord::Kind::counts;
+    r.tier = tier;
+    r.bucket_start_ms = start;
+    r.bucket_end_ms = start + kBucket;
+    r.records = records;
+    r.batches = records ? 1 : 0;
+    r.bytes = records * 100;
+    r.lost = lost;
+    if (tier == Tier::target) r.latency.add(250);
+    out.push_back(r);
+    return *this;
+  }
+  Records& progress(const std::string& route, const std::string& source, int64_t published, int64_t watermark,
+                    const std::string& topic = "events", int32_t behind = 0) {
+    AuditRecord r = base(route, source, "aggregate", topic);
+    r.kind = AuditRecord::Kind::progress;
+    r.published_ms = published;
+    r.watermark_ms = watermark;
+    r.partitions_total = 6;
+    r.partitions_behind = behind;
+    out.push_back(r);
+    return *this;
+  }
+  Records& repeat_last() {
+    out.push_back(out.back());
+    return *this;
+  }
+  std::vector<AuditRecord> out;
+
+ private:
+  AuditRecord base(const std::string& route, const std::string& source, const std::string& target,
+                   const std::string& topic) {
+    AuditRecord r;
+    r.id = route + "/i/" + std::to_string(++seq_);
+    r.route = route;
+    r.source_cluster = source;
+    r.target_cluster = target;
+    r.topic = topic;
+    r.published_ms = kT0 + 2 * kBucket;
+    return r;
+  }
+  int seq_ = 0;
+};
+
+// Two locals into one aggregate, everything mirrored, both routes counted far past 10:10.
+Records complete_hour() {
+  Records r;
+  for (int i = 0; i < 6; ++i) {
+    r.counts("a", "dc-a", Tier::source, kT0 + i * kBucket, 100);
+    r.counts("a", "dc-a", Tier::target, kT0 + i * kBucket, 100);
+    r.counts("b", "dc-b", Tier::source, kT0 + i * kBucket, 50);
+    r.counts("b", "dc-b", Tier::target, kT0 + i * kBucket, 50);
+  }
+  r.progress("a", "dc-a", kT0 + 120 * kMin, kT0 + 120 * kMin);
+  r.progress("b", "dc-b", kT0 + 120 * kMin, kT0 + 120 * kMin);
+  return r;
+}
+
+TEST(AuditReport, SumsPerClusterAndTierAndComputesCompleteness) {
+  auto recs = complete_hour().out;
+  ReportOptions o;
+  o.now_ms = kT0 + 3 * 60 * kMin;
+  auto rep = build_report(recs, o);
+  ASSERT_EQ(rep.buckets.size(), 6u);
+  const auto& b = rep.buckets[0];
+  EXPECT_EQ(b.start_ms, kT0);
+  EXPECT_EQ(b.source_records, 150u);
+  EXPECT_EQ(b.target_records, 150u);
+  EXPECT_DOUBLE_EQ(b.completeness, 1.0);
+  EXPECT_FALSE(b.open) << b.open_reason;
+  ASSERT_EQ(b.counts.size(), 3u);  // dc-a source, dc-b source, aggregate target
+  EXPECT_EQ(b.counts[0].cluster, "dc-a");
+  EXPECT_EQ(b.counts[1].cluster, "dc-b");
+  EXPECT_EQ(b.counts[2].cluster, "aggregate");
+  EXPECT_EQ(b.counts[2].tier, Tier::target);
+  EXPECT_EQ(b.counts[2].records, 150u);
+  EXPECT_EQ(b.latency.count(), 2u);
+  auto table = render_table(rep);
+  EXPECT_NE(table.find("dc-a=100 dc-b=50"), std::string::npos) << table;
+  EXPECT_NE(table.find("100.000%"), std::string::npos) << table;
+  EXPECT_NE(table.find("closed"), std::string::npos);
+  auto json = render_json(rep);
+  EXPECT_NE(json.find("\"completeness\": 1.0"), std::string::npos) << json;
+}
+
+TEST(AuditReport, DuplicatesAreDroppedById) {
+  Records r = complete_hour();
+  r.counts("a", "dc-a", Tier::target, kT0, 7).repeat_last().repeat_last();  // one publish read three times
+  ReportOptions o;
+  o.now_ms = kT0 + 3 * 60 * kMin;
+  auto rep = build_report(r.out, o);
+  EXPECT_EQ(rep.duplicates, 2u);
+  EXPECT_EQ(rep.buckets[0].target_records, 157u);
+}
+
+TEST(AuditReport, LossLowersCompleteness) {
+  Records r;
+  r.counts("a", "dc-a", Tier::source, kT0, 900, 100).counts("a", "dc-a", Tier::target, kT0, 900);
+  r.progress("a", "dc-a", kT0 + 60 * kMin, kT0 + 60 * kMin);
+  ReportOptions o;
+  o.now_ms = kT0 + 60 * kMin;
+  auto rep = build_report(r.out, o);
+  ASSERT_EQ(rep.buckets.size(), 1u);
+  EXPECT_EQ(rep.buckets[0].lost, 100u);
+  EXPECT_DOUBLE_EQ(rep.buckets[0].completeness, 0.9);
+}
+
+TEST(AuditReport, BucketsStayOpenForGraceAndForLaggingRoutes) {
+  Records r;
+  r.counts("a", "dc-a", Tier::source, kT0, 10).counts("a", "dc-a", Tier::target, kT0, 10);
+  r.progress("a", "dc-a", kT0 + 25 * kMin, kT0 + 25 * kMin);
+  r.progress("b", "dc-b", kT0 + 25 * kMin, kT0 + 12 * kMin, "events", 2);  // b is behind
+  ReportOptions o;
+  o.now_ms = kT0 + 15 * kMin;  // inside the grace period of 10:00-10:10
+  auto rep = build_report(r.out, o);
+  ASSERT_EQ(rep.buckets.size(), 1u);
+  EXPECT_TRUE(rep.buckets[0].open);
+  EXPECT_NE(rep.buckets[0].open_reason.find("grace period"), std::string::npos);
+  o.now_ms = kT0 + 30 * kMin;  // grace over, but route b has counted only through 10:12
+  rep = build_report(r.out, o);
+  EXPECT_TRUE(rep.buckets[0].open);
+  EXPECT_NE(rep.buckets[0].open_reason.find("route b"), std::string::npos) << rep.buckets[0].open_reason;
+  EXPECT_NE(rep.buckets[0].open_reason.find("2 of 6 partitions behind"), std::string::npos);
+  r.progress("b", "dc-b", kT0 + 40 * kMin, kT0 + 40 * kMin);
+  rep = build_report(r.out, o);
+  EXPECT_FALSE(rep.buckets[0].open) << rep.buckets[0].open_reason;
+  // A route gone before the bucket began does not hold it open.
+  Records gone = r;
+  gone.progress("old", "dc-c", kT0 - 60 * kMin, kT0 - 60 * kMin);
+  EXPECT_FALSE(build_report(gone.out, o).buckets[0].open);
+}
+
+TEST(AuditReport, FiltersByTopicAndTime) {
+  Records r = complete_hour();
+  r.counts("a", "dc-a", Tier::source, kT0, 3, 0, "other");
+  ReportOptions o;
+  o.now_ms = kT0 + 3 * 60 * kMin;
+  o.topic = "events";
+  o.from_ms = kT0 + kBucket;
+  o.to_ms = kT0 + 3 * kBucket;
+  auto rep = build_report(r.out, o);
+  ASSERT_EQ(rep.buckets.size(), 2u);
+  EXPECT_EQ(rep.buckets[0].start_ms, kT0 + kBucket);
+  EXPECT_EQ(rep.buckets[1].start_ms, kT0 + 2 * kBucket);
+}
+
+TEST(AuditCheck, CompleteIncompleteAndCannotTell) {
+  auto now = kT0 + 3 * 60 * kMin;
+  auto hour = complete_hour().out;
+  auto ok = check(hour, "events", kT0, kT0 + 60 * kMin, 0.999, 10 * kMin, now);
+  EXPECT_EQ(ok.exit_code, 0) << ok.line;
+  EXPECT_NE(ok.line.find("100.000%"), std::string::npos) << ok.line;
+  EXPECT_NE(ok.line.find("900 of 900"), std::string::npos) << ok.line;
+
+  Records lossy = complete_hour();
+  lossy.counts("a", "dc-a", Tier::source, kT0 + 2 * kBucket, 0, 3);
+  auto bad = check(lossy.out, "events", kT0, kT0 + 60 * kMin, 0.999, 10 * kMin, now);
+  EXPECT_EQ(bad.exit_code, 1) << bad.line;
+  EXPECT_NE(bad.line.find("3 lost"), std::string::npos) << bad.line;
+  EXPECT_EQ(check(lossy.out, "events", kT0, kT0 + 60 * kMin, 0.99, 10 * kMin, now).exit_code, 0);
+
+  EXPECT_EQ(check(hour, "nothing", kT0, kT0 + 60 * kMin, 0.999, 10 * kMin, now).exit_code, 2);
+  auto unaligned = check(hour, "events", kT0 + 5 * kMin, kT0 + 65 * kMin, 0.999, 10 * kMin, now);
+  EXPECT_EQ(unaligned.exit_code, 2);
+  EXPECT_NE(unaligned.line.find("align"), std::string::npos);
+  auto early = check(hour, "events", kT0, kT0 + 60 * kMin, 0.999, 10 * kMin, kT0 + 65 * kMin);
+  EXPECT_EQ(early.exit_code, 2);
+  EXPECT_NE(early.line.find("still open"), std::string::npos) << early.line;
+  // An hour without any data, counted past by every route, is complete.
+  EXPECT_EQ(check(hour, "events", kT0 - 60 * kMin, kT0, 0.999, 10 * kMin, now).exit_code, 0);
+}
+
+TEST(AuditScan, CountsBatchHeadersSkippingControlAndAbortedBatches) {
+  using test::BatchBuilder;
+  std::vector<protocol::RecordBatchView> batches;
+  auto add = [&](BatchBuilder b) { batches.emplace_back(b.build_slice()); };
+  add(BatchBuilder().base_offset(0).base_timestamp(kT0 + 1).add_n(3));
+  // Records straddle 10:10: header-only scans count all in 10:00; --exact splits them.
+  add(BatchBuilder()
+          .base_offset(3)
+          .base_timestamp(kT0 + kBucket - 1)
+          .add(test::RecordSpec::kv("k", "v"))
+          .add(test::RecordSpec::kv("k", "v").with_timestamp_delta(2)));
+  add(BatchBuilder().base_offset(5).producer(7, 0, 0).transactional().base_timestamp(kT0).add_n(4));
+  add(BatchBuilder().base_offset(9).producer(7, 0, 4).transactional().control(test::ControlType::abort));
+  std::vector<protocol::FetchResponse::AbortedTransaction> aborted{{7, 5}};
+  ScanOptions o;
+  o.from_ms = kT0;
+  o.to_ms = kT0 + 60 * kMin;
+  ScanResult r;
+  scan_partition(batches, aborted, o, r);
+  ASSERT_EQ(r.buckets.size(), 1u);
+  EXPECT_EQ(r.buckets[kT0].records, 5u);
+  EXPECT_EQ(r.buckets[kT0].batches, 2u);
+  EXPECT_EQ(r.aborted_batches, 1u);
+  EXPECT_EQ(r.control_batches, 1u);
+  o.exact = true;
+  ScanResult exact;
+  scan_partition(batches, aborted, o, exact);
+  EXPECT_EQ(exact.buckets[kT0].records, 4u);
+  EXPECT_EQ(exact.buckets[kT0 + kBucket].records, 1u);
+  EXPECT_TRUE(exact.errors.empty());
+  // Outside [from, to): not counted.
+  o.exact = false;
+  o.from_ms = kT0 + kBucket;
+  ScanResult later;
+  scan_partition(batches, aborted, o, later);
+  EXPECT_TRUE(later.buckets.empty());
+}
+
+}  // namespace
+}  // namespace tiermirror::audit
