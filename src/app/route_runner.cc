@@ -3,26 +3,35 @@
 #include <future>
 #include <iostream>
 
+#include "tiermirror/common/log.h"
+
 namespace tiermirror::app {
 
-std::optional<std::string> unsupported_security(const config::Config& cfg) {
-  for (const auto* c : {&cfg.source, &cfg.target}) {
-    if (c->security.protocol == config::SecurityProtocol::plaintext) continue;
-    return std::string(c == &cfg.source ? "source" : "target") + ".security.protocol: " +
-           std::string(config::to_string(c->security.protocol)) +
-           " is not supported by this build yet; only plaintext clusters can be mirrored";
+net::SecurityOptions security_options(const config::SecurityConfig& sec) {
+  net::SecurityOptions o;
+  if (sec.uses_tls()) {
+    config::TlsConfig tls = sec.tls.value_or(config::TlsConfig{});
+    o.tls = net::TlsContext::create(net::TlsOptions{tls.ca_file, tls.cert_file, tls.key_file, tls.verify_hostname});
   }
-  return std::nullopt;
+  if (sec.uses_sasl() && sec.sasl) {
+    net::SaslOptions s;
+    switch (sec.sasl->mechanism) {
+      case config::SaslMechanism::plain: s.mechanism = net::SaslMechanism::plain; break;
+      case config::SaslMechanism::scram_sha_256: s.mechanism = net::SaslMechanism::scram_sha_256; break;
+      case config::SaslMechanism::scram_sha_512: s.mechanism = net::SaslMechanism::scram_sha_512; break;
+    }
+    s.username = sec.sasl->username;
+    // Read at every login, so a rotated password file is used by the next connection.
+    s.password = [sasl = *sec.sasl] { return config::read_password(sasl); };
+    o.sasl = std::move(s);
+  }
+  return o;
 }
 
 std::optional<config::Config> load_route_config(const std::string& path) {
   auto loaded = config::load_file(path);
   if (!loaded.errors.empty()) {
     for (const auto& d : loaded.errors) std::cerr << config::format_diagnostic(path, d) << "\n";
-    return std::nullopt;
-  }
-  if (auto why = unsupported_security(*loaded.config)) {
-    std::cerr << path << ": " << *why << "\n";
     return std::nullopt;
   }
   return std::move(loaded.config);
@@ -52,18 +61,39 @@ net::ClusterOptions cluster_options(const config::ClusterConfig& c, const config
   o.connection.connect_timeout = cfg.limits.request_timeout;
   o.connection.client_id = "tiermirror-" + cfg.route.name;
   o.connection.max_frame_bytes = std::max<size_t>(cfg.limits.fetch_max_bytes * 2, 64u << 20);
+  o.connection.security = security_options(c.security);
   return o;
 }
 
 RunningRoute start_route(boost::asio::io_context& io, const config::Config& cfg,
-                         std::function<void(std::error_code, std::string)> fatal, bool force_repack) {
+                         std::function<void(std::error_code, std::string)> fatal, bool force_repack,
+                         std::vector<std::shared_ptr<pipeline::RouteObserver>> observers) {
   RunningRoute r;
   r.source = net::Cluster::create(io, net::parse_endpoints(cfg.source.bootstrap_string()), cluster_options(cfg.source, cfg));
   r.target = net::Cluster::create(io, net::parse_endpoints(cfg.target.bootstrap_string()), cluster_options(cfg.target, cfg));
   auto ro = route_options(cfg);
   ro.force_repack = force_repack;
+  ro.observers.insert(ro.observers.end(), observers.begin(), observers.end());
+  if (cfg.audit.enabled) {
+    r.audit_counters = std::make_shared<audit::Counters>(cfg.audit.bucket.count());
+    ro.observers.push_back(r.audit_counters);
+  }
   r.route = pipeline::Route::create(io, r.source, r.target, std::move(ro));
   r.route->start(std::move(fatal));
+  if (cfg.audit.enabled) {
+    audit::PublisherOptions po;
+    po.route = cfg.route.name;
+    po.source_cluster = cfg.source.name;
+    po.target_cluster = cfg.target.name;
+    po.topic = cfg.audit.topic;
+    po.interval = cfg.audit.publish_interval;
+    po.timeout = cfg.limits.request_timeout;
+    auto route = r.route;
+    r.audit_publisher = audit::Publisher::create(
+        io, cfg.audit.cluster == config::AuditCluster::target ? r.target : r.source, r.audit_counters,
+        [route](auto handler) { route->status(std::move(handler)); }, std::move(po));
+    r.audit_publisher->start();
+  }
   return r;
 }
 
@@ -71,6 +101,13 @@ void RunningRoute::stop(net::Millis timeout) {
   std::promise<void> done;
   route->stop(timeout, [&done] { done.set_value(); });
   done.get_future().wait();
+  if (audit_publisher) {
+    // After the route stopped, so the last acknowledgements are in the counts.
+    std::promise<std::error_code> flushed;
+    audit_publisher->flush_and_stop(timeout, [&flushed](std::error_code ec) { flushed.set_value(ec); });
+    if (auto ec = flushed.get_future().get())
+      TM_WARN("app", "the last audit counts were not published", {{"error", ec.message()}});
+  }
   source->close();
   target->close();
 }

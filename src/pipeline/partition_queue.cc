@@ -91,10 +91,26 @@ std::vector<QueuedBatch> PartitionQueue::release() {
 std::vector<QueuedBatch> PartitionQueue::drop_unsent_tail() {
   std::vector<QueuedBatch> out;
   while (!q_.empty() && q_.back().state == QueuedBatch::State::queued) {
+    // A failed batch keeps its sequence; dropping it gives the sequence back, so whatever
+    // is sent next (the same batch, fetched again) carries it.
+    if (q_.back().sequence >= 0) next_sequence_ = q_.back().sequence;
     bytes_ -= q_.back().bytes;
     out.push_back(std::move(q_.back()));
     q_.pop_back();
   }
+  return out;
+}
+
+int32_t PartitionQueue::resume_sequence() const {
+  for (const auto& b : q_)
+    if (b.state != QueuedBatch::State::acked && b.sequence >= 0) return b.sequence;
+  return next_sequence_;
+}
+
+std::vector<QueuedBatch> PartitionQueue::drain() {
+  std::vector<QueuedBatch> out(std::make_move_iterator(q_.begin()), std::make_move_iterator(q_.end()));
+  q_.clear();
+  bytes_ = 0;
   return out;
 }
 

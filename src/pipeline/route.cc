@@ -48,6 +48,11 @@ struct Route::Partition {
   size_t fetch_size_floor = 0;          // raised when one batch exceeds the budget
   bool sending_stopped = false;         // paused for a target-side reason
   PartitionStatus counters;
+  // Its topic is no longer selected (reconfigure): removed once idle and committed.
+  bool retiring = false;
+  std::chrono::steady_clock::time_point retire_deadline{};
+  // resolve_start's callbacks and retries hold a raw pointer until set_running_or_waiting.
+  bool start_pending = false;
 };
 
 template <typename F>
@@ -77,6 +82,19 @@ Route::Route(asio::io_context& io, std::shared_ptr<net::Cluster> source, std::sh
 Route::~Route() = default;
 
 size_t Route::total_buffered() const { return frame_bytes_ + fetch_reserved_; }
+
+int64_t Route::wall_clock_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+void Route::notify_fetched(const Partition& p, const BatchFacts& facts) {
+  for (const auto& o : opts_.observers) o->fetched(p.tp, facts);
+}
+
+void Route::notify_failed(protocol::ApiKey api, std::error_code ec) {
+  for (const auto& o : opts_.observers) o->request_failed(api, ec);
+}
 
 void Route::track(const QueuedBatch& b) {
   const auto& owner = b.batch.bytes().owner();
@@ -122,8 +140,16 @@ void Route::refresh_metadata() {
         TM_WARN(kLog, "source metadata refresh failed", {{"route", self->opts_.name}, {"error", ec.message()}});
       } else {
         self->discover(md);
+        if (!tec) self->metadata_loaded_ = true;
       }
       if (tec) TM_WARN(kLog, "target metadata refresh failed", {{"route", self->opts_.name}, {"error", tec.message()}});
+      // A login refused before a cluster ever answered (wrong password, untrusted or expired
+      // certificate) will not fix itself: stop with the reason rather than retry forever.
+      for (auto [cec, cl, side] : {std::tuple{ec, self->source_.get(), "source"}, std::tuple{tec, self->target_.get(), "target"}}) {
+        if (!cec || !net::is_login_failure(cec) || cl->metadata() || !self->fatal_) continue;
+        return self->fatal_(cec, std::string("cannot log in to the ") + side + " cluster '" + cl->options().name +
+                                     "': " + cl->login_failure().value_or(cec.message()));
+      }
       for (auto& [tp, p] : self->parts_)
         if (p->state == PartitionState::waiting_target) self->set_running_or_waiting(*p);
       self->schedule();
@@ -150,6 +176,10 @@ void Route::discover(const net::MetadataPtr& md) {
       if (parts_.count(tp)) continue;
       parts_[tp] = std::make_unique<Partition>(tp, opts_.inflight_per_partition);
       parts_[tp]->counters.tp = tp;
+      if (auto seq = retired_sequences_.find(tp); seq != retired_sequences_.end()) {
+        parts_[tp]->queue.continue_sequence(seq->second);  // retired earlier: same producer id
+        retired_sequences_.erase(seq);
+      }
       added.push_back(tp);
     }
   }
@@ -188,6 +218,11 @@ void Route::resolve_start(std::vector<TopicPartition> tps,
     auto it = parts_.find(tp);
     if (it == parts_.end()) continue;
     Partition* p = it->second.get();
+    if (p->retiring) {  // its start chain ends here; reap_retired may now remove it
+      p->start_pending = false;
+      continue;
+    }
+    p->start_pending = true;
     auto c = committed.find(tp);
     bool has_commit = c != committed.end() && c->second.has_value();
     if (has_commit) {
@@ -231,6 +266,7 @@ void Route::resolve_start(std::vector<TopicPartition> tps,
 }
 
 void Route::set_running_or_waiting(Partition& p) {
+  p.start_pending = false;  // the end of resolve_start's chain
   if (p.state == PartitionState::paused) return;
   auto md = target_->metadata();
   bool exists = md && md->partition(p.tp.topic, p.tp.partition) != nullptr;
@@ -327,6 +363,7 @@ void Route::send_fetch(int32_t broker, std::vector<Partition*> parts) {
         for (auto* p : parts) p->fetching = false;
         if (!ec && resp.error_code != 0) ec = make_error_code(static_cast<kafka_errc>(resp.error_code));
         if (ec) {
+          self->notify_failed(protocol::ApiKey::fetch, ec);
           TM_DEBUG(kLog, "fetch failed", {{"broker", broker}, {"error", ec.message()}});
           self->source_->report_error(ec);
           self->retry_later();
@@ -407,6 +444,20 @@ void Route::on_fetch_partition(Partition& p, const protocol::FetchResponse::Part
         p.queue.push(std::move(q));
       } else {
         const auto& ranges = repacked->source_ranges;
+        // Legacy message sets have no batch header to count from: their pieces tell.
+        BatchFacts facts{q.first, b.last_offset(), 0, b.size(), -1, -1};
+        for (const auto& piece : repacked->batches) {
+          protocol::RecordBatchView v{BufferSlice(piece)};
+          facts.records += v.records_count();
+          if (facts.base_timestamp < 0) facts.base_timestamp = v.base_timestamp();
+          facts.max_timestamp = std::max(facts.max_timestamp, v.max_timestamp());
+        }
+        if (!b.is_legacy()) {
+          facts.records = b.records_count();
+          facts.base_timestamp = b.base_timestamp();
+          facts.max_timestamp = b.max_timestamp();
+        }
+        notify_fetched(p, facts);
         for (size_t i = 0; i < repacked->batches.size(); ++i) {
           QueuedBatch r;
           r.id = next_batch_id_++;
@@ -417,11 +468,16 @@ void Route::on_fetch_partition(Partition& p, const protocol::FetchResponse::Part
           r.batch = protocol::RecordBatchView(BufferSlice(repacked->batches[i]));
           r.bytes = repacked->batches[i].size();
           r.records = r.batch.records_count();
+          r.base_timestamp = facts.base_timestamp;
+          r.max_timestamp = facts.max_timestamp;
           track(r);
           p.queue.push(std::move(r));
         }
       }
     } else {
+      q.base_timestamp = b.base_timestamp();
+      q.max_timestamp = b.max_timestamp();
+      notify_fetched(p, BatchFacts{q.first, q.last, q.records, q.bytes, q.base_timestamp, q.max_timestamp});
       track(q);
       p.queue.push(std::move(q));
     }
@@ -432,10 +488,12 @@ void Route::on_fetch_partition(Partition& p, const protocol::FetchResponse::Part
 }
 
 void Route::handle_fetch_error(Partition& p, std::error_code ec) {
+  notify_failed(protocol::ApiKey::fetch, ec);
   auto e = static_cast<kafka_errc>(ec.value());
   if (e == kafka_errc::offset_out_of_range) return handle_out_of_range(p);
   if (e == kafka_errc::topic_authorization_failed)
-    return pause(p, "TOPIC_AUTHORIZATION_FAILED reading the source: the route may not read '" + p.tp.topic + "'");
+    return pause(p, "TOPIC_AUTHORIZATION_FAILED reading the source: the route's principal needs the Read and Describe ACLs "
+                    "on topic '" + p.tp.topic + "' of the source cluster");
   if (e == kafka_errc::corrupt_message) return pause(p, "the source broker reports CORRUPT_MESSAGE");
   TM_DEBUG(kLog, "fetch partition error", {{"partition", p.tp.str()}, {"error", ec.message()}});
   source_->report_error(ec);
@@ -458,6 +516,8 @@ void Route::handle_out_of_range(Partition& p) {
                             {"lost_from", pp->next_fetch.value()},
                             {"lost_to", earliest - 1},
                             {"records_lost", earliest - pp->next_fetch.value()}});
+                  for (const auto& o : self->opts_.observers)
+                    o->lost(pp->tp, pp->next_fetch, SourceOffset(earliest - 1), "retention");
                   pp->next_fetch = SourceOffset(earliest);
                   self->schedule();
                 } else {
@@ -499,6 +559,7 @@ void Route::init_producer() {
         }
         self->producer_ = {ProducerId(resp.producer_id), ProducerEpoch(resp.producer_epoch)};
         for (auto& [tp, p] : self->parts_) p->queue.reset_sequences();
+        self->retired_sequences_.clear();  // a new producer id starts every partition at 0
         self->producer_state_ = ProducerState::ready;
         TM_INFO(kLog, "producer id from the target",
                 {{"route", self->opts_.name}, {"producer_id", resp.producer_id}, {"epoch", resp.producer_epoch}});
@@ -620,6 +681,7 @@ void Route::on_produce_result(Partition& p, uint64_t id, std::error_code ec, int
     release(p);
     return;
   }
+  notify_failed(protocol::ApiKey::produce, ec);
   bool explained = p.queue.resend_pending();  // before this failure is counted
   p.queue.failed(id);
   if (ec.category() != kafka_category()) {  // disconnect, timeout, malformed response
@@ -640,7 +702,8 @@ void Route::on_produce_result(Partition& p, uint64_t id, std::error_code ec, int
       reset_producer(std::string(kafka_error_name(static_cast<int16_t>(e))) + " on " + p.tp.str());
       return;
     case kafka_errc::topic_authorization_failed:
-      return pause(p, "TOPIC_AUTHORIZATION_FAILED writing the target: the route may not write '" + p.tp.topic + "'", PauseSide::target);
+      return pause(p, "TOPIC_AUTHORIZATION_FAILED writing the target: the route's principal needs the Write and Describe "
+                      "ACLs on topic '" + p.tp.topic + "' of the target cluster", PauseSide::target);
     case kafka_errc::message_too_large:
     case kafka_errc::record_list_too_large:
       return pause(p, std::string(kafka_error_name(static_cast<int16_t>(e))) +
@@ -670,6 +733,12 @@ void Route::release(Partition& p) {
     p.counters.batches++;
     p.counters.records += static_cast<uint64_t>(b.records);
     p.counters.bytes += b.bytes;
+    p.counters.acked_max_timestamp = std::max(p.counters.acked_max_timestamp, b.max_timestamp);
+    if (!opts_.observers.empty()) {
+      BatchFacts facts{b.first, b.last, b.records, b.bytes, b.base_timestamp, b.max_timestamp};
+      int64_t now = wall_clock_ms();
+      for (const auto& o : opts_.observers) o->acked(p.tp, facts, now);
+    }
   }
   check_caught_up();
 }
@@ -718,11 +787,17 @@ void Route::commit(std::function<void()> done) {
                                                               std::map<TopicPartition, std::error_code> errors) {
     self->committing_ = false;
     if (ec) {
-      TM_WARN(kLog, "offset commit failed", {{"route", self->opts_.name}, {"error", ec.message()}});
+      self->notify_failed(protocol::ApiKey::offset_commit, ec);
+      if (ec == kafka_errc::group_authorization_failed)  // loud, but retried: an ACL can be added live
+        TM_ERROR(kLog, "offset commit refused: the route's principal needs the Read ACL on the group; retrying",
+                 {{"route", self->opts_.name}, {"group", self->opts_.group}, {"error", ec.message()}});
+      else
+        TM_WARN(kLog, "offset commit failed", {{"route", self->opts_.name}, {"error", ec.message()}});
     } else {
       for (const auto& [tp, c] : todo) {
         auto err = errors.find(tp);
         if (err != errors.end() && err->second) {
+          self->notify_failed(protocol::ApiKey::offset_commit, err->second);
           TM_WARN(kLog, "offset commit failed", {{"partition", tp.str()}, {"error", err->second.message()}});
           continue;
         }
@@ -749,6 +824,7 @@ void Route::check_caught_up() {
   if (!caught_up_ || caught_up_reported_ || parts_.empty()) return;
   bool need_commit = false;
   for (const auto& [tp, p] : parts_) {
+    if (p->retiring) continue;
     if (!p->end_at_start || p->state != PartitionState::running) return;
     auto released = p->queue.committed_next();
     // Mirrored up to: the released prefix, or (nothing sent yet) where fetching started.
@@ -835,21 +911,146 @@ void Route::on_new_partitions(std::function<void(std::vector<TopicPartition>)> f
   asio::post(strand_, [self = shared_from_this(), fn = std::move(fn)]() mutable { self->new_partitions_ = std::move(fn); });
 }
 
+std::vector<PartitionStatus> Route::partition_statuses() const {
+  std::vector<PartitionStatus> out;
+  for (const auto& [tp, p] : parts_) {
+    if (p->retiring) continue;
+    PartitionStatus s = p->counters;
+    s.state = p->state;
+    s.reason = p->reason;
+    s.next_fetch_offset = p->next_fetch.value();
+    s.committed_offset = p->committed ? p->committed->value() : -1;
+    auto released = p->queue.committed_next();
+    s.acked_offset = released ? released->value()
+                     : p->committed ? p->committed->value()
+                     : p->queue.empty() && p->state != PartitionState::starting ? p->next_fetch.value()
+                                                                                : -1;
+    s.high_watermark = p->high_watermark;
+    s.buffered_bytes = p->queue.buffered_bytes();
+    s.caught_up = p->state == PartitionState::running && p->queue.empty() && p->high_watermark >= 0 &&
+                  p->next_fetch.value() >= p->high_watermark;
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
 void Route::status(std::function<void(std::vector<PartitionStatus>)> handler) {
   asio::post(strand_, [self = shared_from_this(), handler = std::move(handler)] {
-    std::vector<PartitionStatus> out;
-    for (const auto& [tp, p] : self->parts_) {
-      PartitionStatus s = p->counters;
-      s.state = p->state;
-      s.reason = p->reason;
-      s.next_fetch_offset = p->next_fetch.value();
-      s.committed_offset = p->committed ? p->committed->value() : -1;
-      s.high_watermark = p->high_watermark;
-      s.buffered_bytes = p->queue.buffered_bytes();
-      out.push_back(std::move(s));
-    }
-    handler(std::move(out));
+    handler(self->partition_statuses());
   });
+}
+
+// ---------------------------------------------------------------- status page, live reload
+
+void Route::route_status(std::function<void(RouteStatus)> handler) {
+  asio::post(strand_, [self = shared_from_this(), handler = std::move(handler)] {
+    RouteStatus rs;
+    rs.partitions = self->partition_statuses();
+    rs.buffered_bytes = self->total_buffered();
+    rs.budget_bytes = self->opts_.total_bytes;
+    rs.metadata_loaded = self->metadata_loaded_;
+    rs.producer_ready = self->producer_state_ == ProducerState::ready;
+    rs.stopping = self->stopping_;
+    handler(std::move(rs));
+  });
+}
+
+void Route::reconfigure(RouteReconfig rc) {
+  asio::post(strand_, [self = shared_from_this(), rc = std::move(rc)]() mutable {
+    auto& o = self->opts_;
+    o.select_topic = std::move(rc.select_topic);
+    o.start_earliest = rc.start_earliest;
+    o.commit_interval = rc.commit_interval;
+    o.metadata_interval = rc.metadata_interval;
+    o.request_timeout = rc.request_timeout;
+    o.bytes_per_partition = rc.bytes_per_partition;
+    o.total_bytes = rc.total_bytes;
+    o.fetch_max_bytes = rc.fetch_max_bytes;
+    o.inflight_per_partition = rc.inflight_per_partition;
+    std::set<std::string> retired_topics;
+    size_t retired = 0;
+    for (auto& [tp, p] : self->parts_) {
+      p->queue.set_max_in_flight(o.inflight_per_partition);
+      if (p->retiring || (o.select_topic && o.select_topic(tp.topic))) continue;
+      self->retire(*p);
+      retired_topics.insert(tp.topic);
+      ++retired;
+    }
+    std::string topics;
+    for (const auto& t : retired_topics) topics += (topics.empty() ? "" : ",") + t;
+    TM_INFO(kLog, "route reconfigured",
+            {{"route", o.name}, {"retiring_partitions", retired}, {"retiring_topics", topics},
+             {"total_bytes", o.total_bytes}, {"bytes_per_partition", o.bytes_per_partition},
+             {"fetch_max_bytes", o.fetch_max_bytes}, {"inflight_per_partition", o.inflight_per_partition}});
+    self->reap_retired();
+    if (self->started_ && !self->stopping_) {
+      self->metadata_timer_.cancel();  // newly selected topics start now, not at the next tick
+      self->refresh_metadata();
+    }
+  });
+}
+
+void Route::retire(Partition& p) {
+  p.retiring = true;
+  // Acknowledged offsets get a few commit rounds; after that the partition goes anyway
+  // (its last acknowledged batches are sent again if the topic is selected later).
+  p.retire_deadline = std::chrono::steady_clock::now() + 3 * std::max(opts_.commit_interval, opts_.request_timeout);
+  p.reason = "topic no longer selected (configuration reloaded)";
+  p.state = PartitionState::paused;  // no new fetches (schedule_fetches takes running only)
+  if (!p.sending_stopped) {
+    p.sending_stopped = true;  // no new produces; requests in flight still complete
+    for (const auto& b : p.queue.drop_unsent_tail()) untrack(b);
+  }
+}
+
+void Route::reap_retired() {
+  if (stopping_) return;  // stop() commits every partition, retiring ones included
+  bool pending = false, need_commit = false;
+  std::vector<TopicPartition> removed;
+  auto now = std::chrono::steady_clock::now();
+  for (auto it = parts_.begin(); it != parts_.end();) {
+    Partition& p = *it->second;
+    // Fetch and produce callbacks hold raw pointers: only an idle partition may go.
+    if (!p.retiring) {
+      ++it;
+      continue;
+    }
+    bool idle = !p.start_pending && !p.fetching && p.queue.in_flight() == 0;
+    auto released = p.queue.committed_next();
+    bool committed = !released || p.committed == released;
+    if (idle && (committed || now >= p.retire_deadline)) {
+      if (!committed)
+        TM_WARN(kLog, "retired partition removed before its acknowledged offsets were committed",
+                {{"partition", p.tp.str()}, {"acknowledged_next", released->value()}});
+      // The broker keeps this producer's sequence for the partition: if the topic is
+      // selected again under the same producer id, its new queue continues from here.
+      if (int32_t seq = p.queue.resume_sequence(); seq > 0) retired_sequences_[p.tp] = seq;
+      for (const auto& b : p.queue.drain()) untrack(b);
+      removed.push_back(p.tp);
+      it = parts_.erase(it);
+      continue;
+    }
+    pending = true;
+    if (idle && !committed) need_commit = true;
+    ++it;
+  }
+  if (!removed.empty())
+    TM_INFO(kLog, "retired partitions removed", {{"route", opts_.name}, {"removed", removed.size()}, {"total", parts_.size()}});
+  if (need_commit && !committing_) commit(nullptr);
+  if (pending && !reap_armed_) {
+    reap_armed_ = true;
+    after(opts_.retry_backoff * 5, [self = shared_from_this()] {
+      self->reap_armed_ = false;
+      self->reap_retired();
+    });
+  }
+  // A topic selected again while its old partitions were retiring: discover it now.
+  bool reselected = false;
+  for (const auto& tp : removed) reselected = reselected || (opts_.select_topic && opts_.select_topic(tp.topic));
+  if (reselected && started_) {
+    metadata_timer_.cancel();
+    refresh_metadata();
+  }
 }
 
 }  // namespace tiermirror::pipeline

@@ -31,6 +31,8 @@ struct QueuedBatch {
   State state = State::queued;
   int attempts = 0;
   std::optional<TargetOffset> target_offset;
+  // The source batch's timestamps (for repacked pieces too): what the counters bucket by.
+  int64_t base_timestamp = -1, max_timestamp = -1;
 };
 
 class PartitionQueue {
@@ -70,6 +72,20 @@ class PartitionQueue {
   /// Removes the trailing batches never sent (a paused partition frees its memory; they
   /// are fetched again from the committed offset after a restart). Returns them.
   std::vector<QueuedBatch> drop_unsent_tail();
+  /// Removes every batch (a retired partition, once nothing is in flight). Returns them.
+  std::vector<QueuedBatch> drain();
+  /// The sequence the broker expects next from this producer: the first unacknowledged
+  /// batch's, else the next unassigned one. A queue for the same partition created later
+  /// under the same producer id continues there (continue_sequence), so its batches are
+  /// in sequence, and a resend of what was never acknowledged is recognised as a duplicate.
+  int32_t resume_sequence() const;
+  /// Starts numbering at `next` for a producer id the broker already knows on this partition.
+  void continue_sequence(int32_t next) {
+    next_sequence_ = next;
+    producer_confirmed_ = true;
+  }
+  /// Applies to sends from now on (a reload); batches already in flight stay.
+  void set_max_in_flight(int n) { max_in_flight_ = n; }
 
   /// The next source offset to commit (after the released prefix), or nullopt before any.
   std::optional<SourceOffset> committed_next() const { return committed_next_; }

@@ -23,6 +23,7 @@
 
 #include "tiermirror/net/cluster.h"
 #include "tiermirror/pipeline/partition_queue.h"
+#include "tiermirror/pipeline/route_observer.h"
 #include "tiermirror/protocol/messages/fetch.h"
 
 namespace tiermirror::pipeline {
@@ -50,6 +51,8 @@ struct RouteOptions {
   /// Benchmarks only: repack every batch (decompress, renumber, recompress), to measure
   /// what the identity path saves. Never set in production.
   bool force_repack = false;
+  /// Told about every batch fetched, acknowledged or lost (audit counters, metrics).
+  std::vector<std::shared_ptr<RouteObserver>> observers;
 };
 
 enum class PartitionState { starting, waiting_target, running, paused };
@@ -61,11 +64,41 @@ struct PartitionStatus {
   std::string reason;                   // why paused or waiting
   int64_t next_fetch_offset = -1;
   int64_t committed_offset = -1;        // last committed next-offset, -1 none
+  /// The next source offset the target has not acknowledged (end of the released prefix;
+  /// before the first release the committed or start offset), -1 while unknown.
+  int64_t acked_offset = -1;
   int64_t high_watermark = -1;
   size_t buffered_bytes = 0;
   uint64_t batches = 0, records = 0, bytes = 0;  // acknowledged by the target
   uint64_t repacked = 0, dropped = 0;
   std::map<std::string, uint64_t> repacked_by_reason;  // offset_gaps, empty, legacy_format, too_large
+  int64_t acked_max_timestamp = -1;     // latest record time the target acknowledged
+  /// Running, everything fetched was acknowledged, and the fetch position reached the
+  /// high watermark of the last fetch: nothing known to the route is still on its way.
+  bool caught_up = false;
+};
+
+/// The route as a whole, for status pages and readiness (see Route::route_status).
+struct RouteStatus {
+  std::vector<PartitionStatus> partitions;  // retiring partitions are left out
+  size_t buffered_bytes = 0;  // charged against total_bytes: live fetch responses + fetches in flight
+  size_t budget_bytes = 0;    // total_bytes
+  bool metadata_loaded = false;  // both clusters' metadata read and the partitions discovered
+  bool producer_ready = false;   // an idempotent producer id from the target is held
+  bool stopping = false;
+};
+
+/// What a configuration reload may change while the route runs (Route::reconfigure).
+struct RouteReconfig {
+  std::function<bool(const std::string&)> select_topic;
+  bool start_earliest = true;
+  net::Millis commit_interval{5000};
+  net::Millis metadata_interval{30000};
+  net::Millis request_timeout{30000};
+  size_t bytes_per_partition = 8u << 20;
+  size_t total_bytes = 512u << 20;
+  size_t fetch_max_bytes = 16u << 20;
+  int inflight_per_partition = 5;
 };
 
 class Route : public std::enable_shared_from_this<Route> {
@@ -98,6 +131,15 @@ class Route : public std::enable_shared_from_this<Route> {
   /// Called (on the strand) when discovery finds source partitions the route did not have,
   /// so the partition-count syncer can run at once.
   void on_new_partitions(std::function<void(std::vector<TopicPartition>)> fn);
+
+  /// status() plus the route-wide figures and readiness (runs on the strand; handler there too).
+  void route_status(std::function<void(RouteStatus)> handler);
+  /// Applies a reloaded configuration without a restart. Limits and intervals apply from
+  /// the next fetch, produce or commit. Partitions of topics no longer selected retire: they
+  /// stop fetching, drop what was never sent, let their requests in flight finish, commit
+  /// their acknowledged offsets and are removed. Newly selected topics start at the next
+  /// metadata pass, which this triggers.
+  void reconfigure(RouteReconfig rc);
 
  private:
   struct Partition;
@@ -143,7 +185,13 @@ class Route : public std::enable_shared_from_this<Route> {
   void maybe_finish_stop();
   void retry_later();
   size_t total_buffered() const;
+  void notify_fetched(const Partition& p, const BatchFacts& facts);
+  void notify_failed(protocol::ApiKey api, std::error_code ec);
+  static int64_t wall_clock_ms();
   size_t max_message_bytes(const std::string& topic) const;
+  std::vector<PartitionStatus> partition_statuses() const;
+  void retire(Partition& p);
+  void reap_retired();
 
   boost::asio::io_context& io_;
   boost::asio::strand<boost::asio::io_context::executor_type> strand_;
@@ -179,6 +227,9 @@ class Route : public std::enable_shared_from_this<Route> {
   std::map<std::string, std::string> refused_;
   std::map<std::string, size_t> max_message_bytes_;  // per target topic, from the syncer
   bool caught_up_reported_ = false;
+  bool metadata_loaded_ = false;
+  bool reap_armed_ = false;
+  std::map<TopicPartition, int32_t> retired_sequences_;  // see PartitionQueue::resume_sequence
 };
 
 }  // namespace tiermirror::pipeline
