@@ -13,6 +13,7 @@ find_package(nlohmann_json REQUIRED)
 pkg_check_modules(RDKAFKA REQUIRED IMPORTED_TARGET rdkafka)
 pkg_check_modules(ZSTD REQUIRED IMPORTED_TARGET libzstd)
 pkg_check_modules(LZ4 REQUIRED IMPORTED_TARGET liblz4)
+pkg_check_modules(SYSTEMD REQUIRED IMPORTED_TARGET libsystemd)
 pkg_check_modules(SNAPPY IMPORTED_TARGET snappy)
 if(NOT SNAPPY_FOUND)
   # Debian's libsnappy-dev ships no .pc file: wrap the plain library.

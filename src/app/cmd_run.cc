@@ -6,9 +6,12 @@
 #include <mutex>
 
 #include "tiermirror/app/commands.h"
+#include "tiermirror/app/ops.h"
+#include "tiermirror/app/reload.h"
 #include "tiermirror/app/route_runner.h"
 #include "tiermirror/app/signals.h"
 #include "tiermirror/app/sync_runner.h"
+#include "tiermirror/app/systemd_notify.h"
 #include "tiermirror/common/log.h"
 #include "tiermirror/config/config.h"
 #include "tiermirror/net/io_thread.h"
@@ -31,18 +34,35 @@ int cmd_run(const RunOptions& opts) {
   std::optional<std::string> fatal;
   std::atomic<bool> caught_up{false};
   net::IoThread io;
+  SystemdNotify notify;  // no-op unless started by systemd (Type=notify); declared after io: stops first
+  notify.start_watchdog(io_liveness(io.io()));
+  // /metrics, /status, /healthz, /readyz (metrics.listen; "" disables). Declared after io:
+  // destroyed first. A listener that cannot bind is fatal: an unmonitored mirror is worse.
+  std::unique_ptr<OpsServer> ops;
+  std::vector<std::shared_ptr<pipeline::RouteObserver>> observers;
+  if (cfg.metrics.enabled()) {
+    ops = std::make_unique<OpsServer>(cfg);
+    if (auto ec = ops->start(cfg.metrics.listen->host, cfg.metrics.listen->port)) {
+      TM_ERROR("app", "cannot serve metrics", {{"metrics.listen", cfg.metrics.listen->str()}, {"error", ec.message()}});
+      return 3;
+    }
+    observers.push_back(ops->observer());
+  }
   auto running = start_route(io.io(), cfg, [&](std::error_code ec, std::string why) {
     {
       std::lock_guard lk(mu);
       fatal = why + " (" + ec.message() + ")";
     }
     kill(getpid(), SIGUSR1);
-  }, opts.force_repack);
+  }, opts.force_repack, observers);
+  if (ops) ops->attach(io.io(), running);
   if (opts.force_repack) TM_WARN("app", "--force-repack: every batch is decompressed and recompressed (benchmark mode)");
   std::unique_ptr<SyncThread> syncer;
   if (cfg.partition_sync.enabled) {
     auto route = running.route;
-    syncer = std::make_unique<SyncThread>(cfg, [route](const control::SyncReport& report) {
+    auto sync_metrics = ops ? ops->observer() : nullptr;
+    syncer = std::make_unique<SyncThread>(cfg, [route, sync_metrics](const control::SyncReport& report) {
+      if (sync_metrics) sync_metrics->sync_pass(report);
       std::map<std::string, std::string> refused;
       for (const auto& v : report.verdicts)
         if (v.refused) {
@@ -65,18 +85,31 @@ int cmd_run(const RunOptions& opts) {
     });
   }
   TM_INFO("app", "running", {{"route", cfg.route.name}, {"source", cfg.source.name}, {"target", cfg.target.name}});
+  notify.ready("mirroring route " + cfg.route.name);
+  if (ops) ops->set_state(ProcessState::running);
+  config::Config current = cfg;  // what SIGHUP reloads compare against
   for (;;) {
     int sig = wait_for_signal(signals);
     if (sig == SIGHUP) {
-      TM_WARN("app", "SIGHUP: live reload is not available yet; restart to apply config changes");
+      notify.reloading("reloading " + opts.config_path);
+      reload_route(opts.config_path, current, {running.route, syncer.get(), ops.get(), opts.log_level.has_value()});
+      // Certificate rotation: new connections read the TLS files again; live ones stay up.
+      running.source->reload_tls();
+      running.target->reload_tls();
+      if (syncer) syncer->reload();
+      TM_INFO("app", "SIGHUP: TLS files and SASL passwords are re-read for new connections");
+      notify.ready("mirroring route " + cfg.route.name);
       continue;
     }
     if (sig == SIGUSR1 && !caught_up && !fatal) continue;
     if (sig != SIGUSR1) TM_INFO("app", "shutting down", {{"signal", sig}});
     break;
   }
+  notify.stopping("stopping route " + cfg.route.name);
+  if (ops) ops->set_state(ProcessState::stopping);
   syncer.reset();  // finishes a pass under way first
   running.stop(net::Millis(10000));
+  if (ops) ops->stop();  // before the io thread: /healthz and scrapes post to it
   io.stop();
   std::lock_guard lk(mu);
   if (fatal) {
