@@ -93,20 +93,6 @@ ReloadPlan plan_reload(const config::Config& running, const config::Config& next
   return plan;
 }
 
-pipeline::RouteReconfig route_reconfig(const config::Config& cfg) {
-  auto o = route_options(cfg);  // one mapping from config to pipeline options
-  pipeline::RouteReconfig rc;
-  rc.select_topic = o.select_topic;
-  rc.start_earliest = o.start_earliest;
-  rc.commit_interval = o.commit_interval;
-  rc.metadata_interval = o.metadata_interval;
-  rc.request_timeout = o.request_timeout;
-  rc.bytes_per_partition = o.bytes_per_partition;
-  rc.total_bytes = o.total_bytes;
-  rc.fetch_max_bytes = o.fetch_max_bytes;
-  rc.inflight_per_partition = o.inflight_per_partition;
-  return rc;
-}
 
 bool reload_route(const std::string& path, config::Config& running, const ReloadTargets& t) {
   TM_INFO(kLog, "SIGHUP: reloading the configuration", {{"config", path}});
@@ -125,7 +111,7 @@ bool reload_route(const std::string& path, config::Config& running, const Reload
             {{"key", key}});
   const auto& cfg = plan.effective;
   if (!t.keep_log_level) log::init(cfg.logging.level, cfg.logging.format);
-  if (t.route) t.route->reconfigure(route_reconfig(cfg));
+  if (t.route) t.route->reconfigure(route_options(cfg));  // the route takes the live fields
   if (t.syncer) {
     t.syncer->reconfigure(cfg);
     t.syncer->poke();  // newly selected topics get their target topics now

@@ -955,7 +955,7 @@ void Route::route_status(std::function<void(RouteStatus)> handler) {
   });
 }
 
-void Route::reconfigure(RouteReconfig rc) {
+void Route::reconfigure(RouteOptions rc) {
   asio::post(strand_, [self = shared_from_this(), rc = std::move(rc)]() mutable {
     auto& o = self->opts_;
     o.select_topic = std::move(rc.select_topic);

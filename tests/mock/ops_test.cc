@@ -99,18 +99,6 @@ bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds tim
   return pred();
 }
 
-std::string yaml_list(const std::string& bootstrap) {
-  std::string out = "[";
-  size_t start = 0;
-  while (start < bootstrap.size()) {
-    size_t end = bootstrap.find(',', start);
-    if (end == std::string::npos) end = bootstrap.size();
-    out += (out.size() > 1 ? ", \"" : "\"") + bootstrap.substr(start, end - start) + "\"";
-    start = end + 1;
-  }
-  return out + "]";
-}
-
 std::string read_file(const std::filesystem::path& p) {
   std::ifstream f(p);
   return std::string((std::istreambuf_iterator<char>(f)), {});
@@ -343,16 +331,9 @@ TEST(MockOps, ReconfigureRetiresPartitionsWithRequestsInFlight) {
   };
   ASSERT_TRUE(wait_until([&] { return acked_records("orders") > 0; }, 20s));
 
-  pipeline::RouteReconfig rc;
-  rc.select_topic = [](const std::string& t) { return t == "clicks"; };
-  rc.commit_interval = o.commit_interval;
-  rc.metadata_interval = o.metadata_interval;
-  rc.request_timeout = o.request_timeout;
-  rc.bytes_per_partition = o.bytes_per_partition;
-  rc.total_bytes = o.total_bytes;
-  rc.fetch_max_bytes = o.fetch_max_bytes;
-  rc.inflight_per_partition = 5;
-  route->reconfigure(rc);
+  auto next = o;
+  next.select_topic = [](const std::string& t) { return t == "clicks"; };
+  route->reconfigure(next);
   ASSERT_TRUE(wait_until(
       [&] {
         for (const auto& s : status())
@@ -392,8 +373,8 @@ TEST(MockOps, ReconfigureRetiresPartitionsWithRequestsInFlight) {
   EXPECT_LT(mirrored, 3000) << "the retirement should land mid-stream";
 
   // Selected again: resumes at the committed offsets; the target ends identical.
-  rc.select_topic = [](const std::string& t) { return t == "orders" || t == "clicks"; };
-  route->reconfigure(rc);
+  next.select_topic = [](const std::string& t) { return t == "orders" || t == "clicks"; };
+  route->reconfigure(next);
   for (int p = 0; p < 3; ++p) {
     auto s = app::read_partition(reader_src.cluster, {"orders", p});
     ASSERT_TRUE(wait_until(

@@ -28,8 +28,6 @@ struct ReloadPlan {
 /// secret (a password file path, a variable name) ever reaches a log line.
 ReloadPlan plan_reload(const config::Config& running, const config::Config& next);
 
-/// The live part of a config, for Route::reconfigure.
-pipeline::RouteReconfig route_reconfig(const config::Config& cfg);
 
 struct ReloadTargets {
   std::shared_ptr<pipeline::Route> route;

@@ -88,19 +88,6 @@ struct RouteStatus {
   bool stopping = false;
 };
 
-/// What a configuration reload may change while the route runs (Route::reconfigure).
-struct RouteReconfig {
-  std::function<bool(const std::string&)> select_topic;
-  bool start_earliest = true;
-  net::Millis commit_interval{5000};
-  net::Millis metadata_interval{30000};
-  net::Millis request_timeout{30000};
-  size_t bytes_per_partition = 8u << 20;
-  size_t total_bytes = 512u << 20;
-  size_t fetch_max_bytes = 16u << 20;
-  int inflight_per_partition = 5;
-};
-
 class Route : public std::enable_shared_from_this<Route> {
  public:
   static std::shared_ptr<Route> create(boost::asio::io_context& io, std::shared_ptr<net::Cluster> source,
@@ -138,8 +125,10 @@ class Route : public std::enable_shared_from_this<Route> {
   /// the next fetch, produce or commit. Partitions of topics no longer selected retire: they
   /// stop fetching, drop what was never sent, let their requests in flight finish, commit
   /// their acknowledged offsets and are removed. Newly selected topics start at the next
-  /// metadata pass, which this triggers.
-  void reconfigure(RouteReconfig rc);
+  /// metadata pass, which this triggers. Taken from `next`: select_topic, start_earliest,
+  /// commit_interval, metadata_interval, request_timeout, bytes_per_partition, total_bytes,
+  /// fetch_max_bytes, inflight_per_partition; everything else stays as it started.
+  void reconfigure(RouteOptions next);
 
  private:
   struct Partition;

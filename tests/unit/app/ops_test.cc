@@ -277,7 +277,7 @@ TEST(Reload, SplitsLiveKeysFromRestartKeysAndKeepsTheOldValues) {
   EXPECT_EQ(plan.effective.target.security.protocol, config::SecurityProtocol::plaintext);
   EXPECT_EQ(plan.effective.limits.total_bytes, next.limits.total_bytes);
   EXPECT_TRUE(plan.effective.topics.matches("clicks"));
-  auto rc = route_reconfig(plan.effective);
+  auto rc = route_options(plan.effective);
   EXPECT_TRUE(rc.select_topic("clicks"));
   EXPECT_FALSE(rc.select_topic("other"));
   EXPECT_EQ(rc.total_bytes, next.limits.total_bytes);
