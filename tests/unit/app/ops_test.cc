@@ -7,6 +7,7 @@
 #include "tiermirror/app/ops.h"
 #include "tiermirror/app/reload.h"
 #include "tiermirror/metrics/exposition.h"
+#include "tiermirror/net/io_thread.h"
 
 namespace tiermirror::app {
 namespace {
@@ -283,6 +284,38 @@ TEST(Reload, SplitsLiveKeysFromRestartKeysAndKeepsTheOldValues) {
   EXPECT_EQ(rc.total_bytes, next.limits.total_bytes);
   EXPECT_TRUE(plan_reload(running, running).live.empty());
   EXPECT_TRUE(plan_reload(running, running).restart.empty());
+}
+
+}  // namespace
+}  // namespace tiermirror::app
+
+namespace tiermirror::app {
+namespace {
+
+TEST(Ops, StatusNeverShowsSecretsOrWhereTheyLive) {
+  // The status page describes clusters; it must not carry the SASL password, nor the file
+  // or environment variable that holds it (issue 10: no secret in any status output).
+  ::setenv("TIERMIRROR_TEST_STATUS_SECRET", "hunter2-status", 1);
+  auto r = config::load_string(R"(
+route: {name: r1}
+source:
+  name: a
+  bootstrap_servers: ["a:9093"]
+  security:
+    protocol: sasl_plaintext
+    sasl: {mechanism: SCRAM-SHA-512, username: mirror, password_env: TIERMIRROR_TEST_STATUS_SECRET}
+target: {name: b, bootstrap_servers: ["b:9092"]}
+topics: {include: [orders]}
+metrics: {listen: "127.0.0.1:9644"}  # not started: the snapshot needs no listener
+)", "");
+  ASSERT_TRUE(r.ok());
+  OpsServer ops(*r.config);
+  auto snap = net::await<OpsSnapshot>([&](auto done) { ops.snapshot(done); });
+  for (const std::string& page : {status_json(snap), status_html(snap)}) {
+    EXPECT_NE(page.find("a:9093"), std::string::npos) << page;  // the snapshot is the real one
+    for (const char* secret : {"hunter2-status", "TIERMIRROR_TEST_STATUS_SECRET"})
+      EXPECT_EQ(page.find(secret), std::string::npos) << secret << " in " << page;
+  }
 }
 
 }  // namespace
