@@ -145,6 +145,8 @@ std::string status_json(const OpsSnapshot& s) {
     jp["repacked"] = p.repacked;
     jp["repacked_by_reason"] = p.repacked_by_reason;
     jp["dropped"] = p.dropped;
+    jp["resume"] = {{"already_delivered_batches", p.resume_matched_batches},
+                    {"target_batches_scanned", p.resume_scanned_batches}};
     jp["acked_max_timestamp_ms"] = p.acked_max_timestamp;
     auto [it, inserted] = by_topic.try_emplace(p.tp.topic, json::array());
     if (inserted) order.push_back(p.tp.topic);
@@ -416,7 +418,7 @@ std::vector<prometheus::MetricFamily> RouteMetrics::scrape(const OpsSnapshot& s)
     const auto& t = s.audit->totals;
     const auto& p = s.audit->publisher;
     auto records = make_family("tiermirror_audit_records_total",
-                               "Records counted by the audit since start, by tier (source: fetched to be mirrored; "
+                               "Records counted by the audit since start, by tier (source: fetched and mirrored; "
                                "target: acknowledged)",
                                MetricType::Counter);
     add_sample(records, {{"route", route}, {"tier", "source"}}, static_cast<double>(t.source_records));

@@ -71,13 +71,6 @@ PartitionDump read_partition(const std::shared_ptr<net::Cluster>& cluster, const
 
 namespace tiermirror::app {
 
-bool same_records(const protocol::RecordBatchView& a, const protocol::RecordBatchView& b) {
-  auto ra = a.records().span(), rb = b.records().span();
-  return a.records_count() == b.records_count() && a.codec() == b.codec() &&
-         a.base_timestamp() == b.base_timestamp() && a.max_timestamp() == b.max_timestamp() &&
-         a.last_offset_delta() == b.last_offset_delta() && std::equal(ra.begin(), ra.end(), rb.begin(), rb.end());
-}
-
 IdentityProof prove_identity(const std::vector<protocol::RecordBatchView>& target,
                              const std::vector<std::vector<protocol::RecordBatchView>>& sources) {
   IdentityProof proof;
@@ -88,7 +81,7 @@ IdentityProof prove_identity(const std::vector<protocol::RecordBatchView>& targe
     // Each target batch must be the next unmatched batch of one of the sources.
     for (size_t s = 0; s < sources.size() && !found; ++s) {
       size_t& next = proof.matched[s];
-      if (next < sources[s].size() && same_records(t, sources[s][next])) {
+      if (next < sources[s].size() && protocol::same_records(t, sources[s][next])) {
         ++next;
         found = true;
       }

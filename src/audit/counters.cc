@@ -30,6 +30,23 @@ Delta& Counters::delta(Tier tier, const std::string& topic, int64_t ts_ms) {
 
 void Counters::fetched(const TopicPartition& tp, const pipeline::BatchFacts& b) {
   std::lock_guard lk(mu_);
+  count_source(tp, b);
+}
+
+void Counters::acked(const TopicPartition& tp, const pipeline::BatchFacts& b, int64_t now_ms) {
+  std::lock_guard lk(mu_);
+  count_target(tp, b, now_ms, true);
+}
+
+void Counters::already_delivered(const TopicPartition& tp, const pipeline::BatchFacts& source,
+                                 const std::vector<pipeline::BatchFacts>& delivered) {
+  std::lock_guard lk(mu_);  // one lock: a take() sees both tiers of the batch or neither
+  count_source(tp, source);
+  int64_t now = wall_ms();
+  for (const auto& d : delivered) count_target(tp, d, now, false);
+}
+
+void Counters::count_source(const TopicPartition& tp, const pipeline::BatchFacts& b) {
   auto& d = delta(Tier::source, tp.topic, b.base_timestamp >= 0 ? b.base_timestamp : wall_ms());
   d.records += static_cast<uint64_t>(b.records);
   d.batches++;
@@ -47,14 +64,13 @@ void Counters::fetched(const TopicPartition& tp, const pipeline::BatchFacts& b) 
   }
 }
 
-void Counters::acked(const TopicPartition& tp, const pipeline::BatchFacts& b, int64_t now_ms) {
-  std::lock_guard lk(mu_);
+void Counters::count_target(const TopicPartition& tp, const pipeline::BatchFacts& b, int64_t now_ms, bool latency) {
   auto& d = delta(Tier::target, tp.topic, b.base_timestamp >= 0 ? b.base_timestamp : now_ms);
   d.records += static_cast<uint64_t>(b.records);
   d.batches++;
   d.bytes += b.bytes;
   totals_.target_records += static_cast<uint64_t>(b.records);
-  if (b.max_timestamp >= 0) d.latency.add(now_ms - b.max_timestamp);
+  if (latency && b.max_timestamp >= 0) d.latency.add(now_ms - b.max_timestamp);
   extend(d.partitions[tp.partition], b.first.value(), b.last.value());
 }
 

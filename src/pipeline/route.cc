@@ -11,6 +11,7 @@
 #include "tiermirror/pipeline/group_offsets.h"
 #include "tiermirror/pipeline/raw_fetch.h"
 #include "tiermirror/pipeline/repack.h"
+#include "tiermirror/pipeline/resume.h"
 #include "tiermirror/protocol/messages/fetch.h"
 #include "tiermirror/protocol/messages/init_producer_id.h"
 #include "tiermirror/protocol/messages/produce.h"
@@ -53,6 +54,10 @@ struct Route::Partition {
   std::chrono::steady_clock::time_point retire_deadline{};
   // resolve_start's callbacks and retries hold a raw pointer until set_running_or_waiting.
   bool start_pending = false;
+  // The target offset just after the last batch released (acknowledged in order), stored
+  // with each commit as the exactly-once resume hint; else a lower bound of where this
+  // process's deliveries land (the target high watermark when the resume scan ran).
+  std::optional<int64_t> target_hint;
 };
 
 template <typename F>
@@ -86,10 +91,6 @@ size_t Route::total_buffered() const { return frame_bytes_ + fetch_reserved_; }
 int64_t Route::wall_clock_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-void Route::notify_fetched(const Partition& p, const BatchFacts& facts) {
-  for (const auto& o : opts_.observers) o->fetched(p.tp, facts);
 }
 
 void Route::notify_failed(protocol::ApiKey api, std::error_code ec) {
@@ -195,8 +196,8 @@ void Route::discover(const net::MetadataPtr& md) {
 
 void Route::start_partitions(std::vector<TopicPartition> tps) {
   auto self = shared_from_this();
-  offsets_->fetch(tps, on_strand([self, tps](std::error_code ec,
-                                             std::map<TopicPartition, std::optional<SourceOffset>> committed) {
+  offsets_->fetch_commits(tps, on_strand([self, tps](std::error_code ec,
+                                                     std::map<TopicPartition, std::optional<GroupOffsets::Commit>> commits) {
     if (ec) {
       // Without the committed offsets we cannot know where to start: try again later,
       // never guess (starting at the configured position would re-send or skip data).
@@ -207,12 +208,15 @@ void Route::start_partitions(std::vector<TopicPartition> tps) {
       });
       return;
     }
+    std::map<TopicPartition, std::optional<StartCommit>> committed;
+    for (auto& [tp, c] : commits)
+      committed[tp] = c ? std::optional(StartCommit{c->next, std::move(c->metadata)}) : std::nullopt;
     self->resolve_start(tps, std::move(committed));
   }));
 }
 
 void Route::resolve_start(std::vector<TopicPartition> tps,
-                          std::map<TopicPartition, std::optional<SourceOffset>> committed) {
+                          std::map<TopicPartition, std::optional<StartCommit>> committed) {
   auto self = shared_from_this();
   for (const auto& tp : tps) {
     auto it = parts_.find(tp);
@@ -225,13 +229,16 @@ void Route::resolve_start(std::vector<TopicPartition> tps,
     p->start_pending = true;
     auto c = committed.find(tp);
     bool has_commit = c != committed.end() && c->second.has_value();
+    std::optional<int64_t> hint;
     if (has_commit) {
-      p->next_fetch = *c->second;
-      p->committed = *c->second;
+      p->next_fetch = c->second->next;
+      p->committed = c->second->next;
+      p->counters.committed_offset = c->second->next.value();
+      hint = parse_resume_hint(c->second->metadata);
     }
     // The read_committed end now, for --until-caught-up; and the start when no commit.
     list_offset(source_, tp, kLatestTimestamp, Isolation::read_committed, opts_.request_timeout,
-                on_strand([self, p, has_commit](std::error_code ec, int64_t end) {
+                on_strand([self, p, has_commit, hint](std::error_code ec, int64_t end) {
                   if (ec) {
                     TM_WARN(kLog, "cannot read the partition's end offset; retrying",
                             {{"partition", p->tp.str()}, {"error", ec.message()}});
@@ -242,8 +249,9 @@ void Route::resolve_start(std::vector<TopicPartition> tps,
                   }
                   p->end_at_start = end;
                   p->high_watermark = end;
-                  if (has_commit || !self->opts_.start_earliest) {
-                    if (!has_commit) p->next_fetch = SourceOffset(end);
+                  if (has_commit) return self->resume(*p, p->next_fetch, hint);
+                  if (!self->opts_.start_earliest) {  // nothing of the source before `end` is ours
+                    p->next_fetch = SourceOffset(end);
                     self->set_running_or_waiting(*p);
                     self->schedule();
                     return;
@@ -257,12 +265,109 @@ void Route::resolve_start(std::vector<TopicPartition> tps,
                                   });
                                   return;
                                 }
-                                p->next_fetch = SourceOffset(start);
-                                self->set_running_or_waiting(*p);
-                                self->schedule();
+                                // No commit yet: an earlier process may still have delivered
+                                // batches from the start before it died.
+                                self->resume(*p, SourceOffset(start), std::nullopt);
                               }));
                 }));
   }
+}
+
+void Route::resume(Partition& p, SourceOffset from, std::optional<int64_t> hint) {
+  p.next_fetch = from;
+  auto md = target_->metadata();
+  bool target_exists = md && md->partition(p.tp.topic, p.tp.partition) != nullptr;
+  // Nothing to look for: no source data after `from` (nothing of it can have been sent), no
+  // target partition, or the partition is going away.
+  if (stopping_ || p.retiring || p.state == PartitionState::paused || !target_exists || !p.end_at_start ||
+      from.value() >= *p.end_at_start) {
+    set_running_or_waiting(p);
+    schedule();
+    return;
+  }
+  ResumeScanOptions so;
+  so.tp = p.tp;
+  so.from = from;
+  so.source_end = *p.end_at_start;
+  so.hint = hint;
+  so.max_scan_bytes = opts_.resume_scan_bytes;
+  so.fetch_bytes = std::min<size_t>(opts_.fetch_max_bytes, 1u << 20);
+  so.max_message_bytes = max_message_bytes(p.tp.topic);
+  so.force_repack = opts_.force_repack;
+  so.request_timeout = opts_.request_timeout;
+  // Long enough to ride out a leader move or a broker restart; past it, at-least-once.
+  so.deadline = std::max(2 * opts_.request_timeout, net::Millis(10000));
+  so.backoff = opts_.retry_backoff;
+  Partition* pp = &p;
+  scans_waiting_.push_back([self = shared_from_this(), pp, so] {
+    self->scans_running_++;
+    scan_delivered(self->source_, self->target_, so, self->strand_,
+                   [self, pp, from = so.from](ResumeScanResult r) {
+                     self->scans_running_--;
+                     self->on_resume_scanned(*pp, from, std::move(r));
+                     self->run_next_scan();
+                   });
+  });
+  run_next_scan();
+}
+
+void Route::run_next_scan() {
+  while (!scans_waiting_.empty() && scans_running_ < std::max(1, opts_.resume_scans_in_parallel)) {
+    auto next = std::move(scans_waiting_.front());
+    scans_waiting_.pop_front();
+    next();
+  }
+}
+
+void Route::on_resume_scanned(Partition& p, SourceOffset from, ResumeScanResult r) {
+  if (r.ec) {
+    // Never skip on doubt: from the committed offset, the batches delivered since the last
+    // commit are sent again (at-least-once for this partition, this time).
+    TM_ERROR(kLog, "exactly-once resume failed; resuming at the committed offset: batches delivered since the "
+                   "last commit will be duplicated in the target",
+             {{"route", opts_.name}, {"partition", p.tp.str()}, {"from_offset", from.value()},
+              {"error", r.ec.message()}, {"detail", r.detail}});
+    set_running_or_waiting(p);
+    schedule();
+    return;
+  }
+  uint64_t matched = 0;
+  for (const auto& u : r.matched) {
+    if (u.sends.empty()) continue;  // dropped (control, aborted): never sent, nothing to count
+    ++matched;
+    std::vector<BatchFacts> delivered;
+    for (const auto& s : u.sends)
+      delivered.push_back(BatchFacts{u.first, u.last, s.records_count(), s.size(), u.facts.base_timestamp,
+                                     u.facts.max_timestamp});
+    for (const auto& o : opts_.observers) o->already_delivered(p.tp, u.facts, delivered);
+    p.counters.acked_max_timestamp = std::max(p.counters.acked_max_timestamp, u.facts.max_timestamp);
+  }
+  p.counters.resume_matched_batches += matched;
+  p.counters.resume_scanned_batches += r.target_batches;
+  bool moved = r.resume_at != from && p.queue.empty();
+  if (moved) {
+    p.next_fetch = r.resume_at;
+    p.queue.start_at(r.resume_at);  // committed at once, below
+  }
+  if (r.target_next)
+    p.target_hint = *r.target_next;
+  else if (r.target_high_watermark >= 0)
+    p.target_hint = r.target_high_watermark;  // whatever this process sends lands after it
+  TM_INFO(kLog, "exactly-once resume: target tail matched",
+          {{"route", opts_.name}, {"partition", p.tp.str()}, {"committed", from.value()},
+           {"resume_at", p.next_fetch.value()}, {"already_delivered_batches", matched},
+           {"target_batches_scanned", r.target_batches}, {"target_bytes_scanned", r.target_bytes},
+           {"other_batches_skipped", r.skipped}, {"scanned_from", r.scanned_from}, {"how", r.detail}});
+  if (r.partial_pieces > 0)
+    TM_WARN(kLog, "exactly-once resume: a repacked batch was only partly in the target; it is sent again whole",
+            {{"partition", p.tp.str()}, {"pieces_duplicated", r.partial_pieces}});
+  if (r.bound_reached)
+    TM_WARN(kLog, "exactly-once resume: scan bound reached before the target high watermark; batches past it that "
+                  "were already delivered are sent again",
+            {{"partition", p.tp.str()}, {"resume_scan_bytes", opts_.resume_scan_bytes}});
+  set_running_or_waiting(p);
+  schedule();
+  if (moved && !stopping_) commit(nullptr);
 }
 
 void Route::set_running_or_waiting(Partition& p) {
@@ -457,7 +562,6 @@ void Route::on_fetch_partition(Partition& p, const protocol::FetchResponse::Part
           facts.base_timestamp = b.base_timestamp();
           facts.max_timestamp = b.max_timestamp();
         }
-        notify_fetched(p, facts);
         for (size_t i = 0; i < repacked->batches.size(); ++i) {
           QueuedBatch r;
           r.id = next_batch_id_++;
@@ -470,6 +574,7 @@ void Route::on_fetch_partition(Partition& p, const protocol::FetchResponse::Part
           r.records = r.batch.records_count();
           r.base_timestamp = facts.base_timestamp;
           r.max_timestamp = facts.max_timestamp;
+          if (i + 1 == repacked->batches.size()) r.source = facts;  // counted when the last piece is released
           track(r);
           p.queue.push(std::move(r));
         }
@@ -477,7 +582,7 @@ void Route::on_fetch_partition(Partition& p, const protocol::FetchResponse::Part
     } else {
       q.base_timestamp = b.base_timestamp();
       q.max_timestamp = b.max_timestamp();
-      notify_fetched(p, BatchFacts{q.first, q.last, q.records, q.bytes, q.base_timestamp, q.max_timestamp});
+      q.source = BatchFacts{q.first, q.last, q.records, q.bytes, q.base_timestamp, q.max_timestamp};
       track(q);
       p.queue.push(std::move(q));
     }
@@ -614,12 +719,14 @@ void Route::schedule_produces() {
         batch.emplace_back(p, q);
       }
       if (batch.empty()) break;
-      send_produce(broker, std::move(batch));
+      // No connection (the broker left the metadata, or the cluster is closed): the batches
+      // went back to their queues; retry_later() tries again, this loop must not.
+      if (!send_produce(broker, std::move(batch))) break;
     }
   }
 }
 
-void Route::send_produce(int32_t broker, std::vector<std::pair<Partition*, QueuedBatch*>> batches) {
+bool Route::send_produce(int32_t broker, std::vector<std::pair<Partition*, QueuedBatch*>> batches) {
   auto conn = target_->broker(broker);
   struct Sent {
     Partition* p;
@@ -628,7 +735,8 @@ void Route::send_produce(int32_t broker, std::vector<std::pair<Partition*, Queue
   std::vector<Sent> sent;
   if (!conn) {
     for (auto& [p, q] : batches) p->queue.failed(q->id);
-    return retry_later();
+    retry_later();
+    return false;
   }
   protocol::ProduceRequest req;
   req.acks = -1;  // acks=all: nothing is committed before every in-sync replica has it
@@ -671,6 +779,7 @@ void Route::send_produce(int32_t broker, std::vector<std::pair<Partition*, Queue
         if (ec) self->target_->report_error(ec);
         self->schedule();
       }));
+  return true;
 }
 
 void Route::on_produce_result(Partition& p, uint64_t id, std::error_code ec, int64_t base_offset) {
@@ -734,10 +843,21 @@ void Route::release(Partition& p) {
     p.counters.records += static_cast<uint64_t>(b.records);
     p.counters.bytes += b.bytes;
     p.counters.acked_max_timestamp = std::max(p.counters.acked_max_timestamp, b.max_timestamp);
+    // The Produce response's base offset: where the next batch of ours lands at the earliest
+    // (acks in order of the idempotent sequence). A resend answered DUPLICATE_SEQUENCE_NUMBER
+    // may carry -1: keep the earlier value, still a lower bound.
+    if (b.target_offset && b.target_offset->value() >= 0)
+      p.target_hint = b.target_offset->value() + b.batch.last_offset_delta() + 1;
     if (!opts_.observers.empty()) {
+      // Both tiers at release, one after the other: a publish holds both counts of a batch
+      // (or, in the rare take() between the two calls, the next publish the second), so a
+      // crash does not leave a batch counted at the source tier only.
       BatchFacts facts{b.first, b.last, b.records, b.bytes, b.base_timestamp, b.max_timestamp};
       int64_t now = wall_clock_ms();
-      for (const auto& o : opts_.observers) o->acked(p.tp, facts, now);
+      for (const auto& o : opts_.observers) {
+        if (b.source) o->fetched(p.tp, *b.source);
+        o->acked(p.tp, facts, now);
+      }
     }
   }
   check_caught_up();
@@ -776,7 +896,9 @@ void Route::commit(std::function<void()> done) {
   std::map<TopicPartition, GroupOffsets::Commit> todo;
   for (auto& [tp, p] : parts_) {
     auto next = p->queue.committed_next();
-    if (next && (!p->committed || *p->committed != *next)) todo[tp] = GroupOffsets::Commit{*next, ""};
+    // The hint tells a later process where in the target the batches after `next` begin.
+    if (next && (!p->committed || *p->committed != *next))
+      todo[tp] = GroupOffsets::Commit{*next, p->target_hint ? format_resume_hint(*p->target_hint) : ""};
   }
   if (todo.empty()) {
     if (done) done();

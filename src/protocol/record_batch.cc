@@ -182,4 +182,11 @@ bool rewrite_in_place(std::span<uint8_t> batch, const HeaderRewrite& rw) {
   return true;
 }
 
+bool same_records(const RecordBatchView& a, const RecordBatchView& b) {
+  auto ra = a.records().span(), rb = b.records().span();
+  return a.records_count() == b.records_count() && a.codec() == b.codec() &&
+         a.base_timestamp() == b.base_timestamp() && a.max_timestamp() == b.max_timestamp() &&
+         a.last_offset_delta() == b.last_offset_delta() && std::equal(ra.begin(), ra.end(), rb.begin(), rb.end());
+}
+
 }  // namespace tiermirror::protocol

@@ -32,7 +32,9 @@ namespace tiermirror::app {
 /// Checks that `target` (one partition of the aggregate) holds exactly the batches of the
 /// `sources` (the same partition of each source cluster), each source's order kept, every
 /// records section byte-identical and record counts and timestamps equal — and nothing
-/// else. Batches of different sources may interleave in any way.
+/// else. Batches of different sources may interleave in any way. A batch duplicated in the
+/// target fails the proof (it is not the next unmatched batch of any source), unless a
+/// source holds the same records twice in a row. Compares with protocol::same_records.
 struct IdentityProof {
   bool ok = false;
   std::string detail;                 // why not, when !ok
@@ -41,9 +43,5 @@ struct IdentityProof {
 };
 IdentityProof prove_identity(const std::vector<protocol::RecordBatchView>& target,
                              const std::vector<std::vector<protocol::RecordBatchView>>& sources);
-
-/// Whether two batches carry the same records: records section bytes, count, codec and
-/// timestamps (the header fields a mirror may rewrite are ignored).
-bool same_records(const protocol::RecordBatchView& a, const protocol::RecordBatchView& b);
 
 }  // namespace tiermirror::app

@@ -32,6 +32,11 @@ class Counters : public pipeline::RouteObserver {
   // (magic 0) is counted in the bucket of the wall clock when it is seen.
   void fetched(const TopicPartition& tp, const pipeline::BatchFacts& b) override;
   void acked(const TopicPartition& tp, const pipeline::BatchFacts& b, int64_t now_ms) override;
+  // Batches found already delivered at a resume count at both tiers, like fetched + acked,
+  // without latency: the two tiers stay equal whether or not the process that delivered
+  // them published its counts before it died (docs/audit.md, Limits).
+  void already_delivered(const TopicPartition& tp, const pipeline::BatchFacts& source,
+                         const std::vector<pipeline::BatchFacts>& delivered) override;
   // Lost data has no timestamp any more: it is counted in the bucket of the first batch
   // fetched after the gap (it was written before that batch), or of the clock at the next
   // take() when none follows.
@@ -50,6 +55,9 @@ class Counters : public pipeline::RouteObserver {
  private:
   using Key = std::tuple<Tier, std::string, int64_t>;
   Delta& delta(Tier tier, const std::string& topic, int64_t ts_ms);  // under mu_
+  void count_source(const TopicPartition& tp, const pipeline::BatchFacts& b);  // under mu_
+  void count_target(const TopicPartition& tp, const pipeline::BatchFacts& b, int64_t now_ms,
+                    bool latency);  // under mu_
 
   const int64_t bucket_ms_;
   mutable std::mutex mu_;

@@ -14,6 +14,7 @@
 
 #include "tiermirror/common/buffer.h"
 #include "tiermirror/common/strong_types.h"
+#include "tiermirror/pipeline/route_observer.h"
 #include "tiermirror/protocol/record_batch.h"
 
 namespace tiermirror::pipeline {
@@ -33,6 +34,9 @@ struct QueuedBatch {
   std::optional<TargetOffset> target_offset;
   // The source batch's timestamps (for repacked pieces too): what the counters bucket by.
   int64_t base_timestamp = -1, max_timestamp = -1;
+  // The source batch as the fetched tier counts it, on the batch (or last repacked piece)
+  // whose release completes it: the route reports both tiers at release, together.
+  std::optional<BatchFacts> source;
 };
 
 class PartitionQueue {
@@ -87,6 +91,11 @@ class PartitionQueue {
   /// Applies to sends from now on (a reload); batches already in flight stay.
   void set_max_in_flight(int n) { max_in_flight_ = n; }
 
+  /// Exactly-once resume found [.., next) already delivered: commit `next` although nothing
+  /// was released. Only while the queue is empty (at partition start).
+  void start_at(SourceOffset next) {
+    if (q_.empty()) committed_next_ = next;
+  }
   /// The next source offset to commit (after the released prefix), or nullopt before any.
   std::optional<SourceOffset> committed_next() const { return committed_next_; }
   size_t buffered_bytes() const { return bytes_; }

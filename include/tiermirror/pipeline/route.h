@@ -14,6 +14,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -29,6 +30,7 @@
 namespace tiermirror::pipeline {
 
 class GroupOffsets;
+struct ResumeScanResult;
 
 struct RouteOptions {
   std::string name = "route";
@@ -48,6 +50,12 @@ struct RouteOptions {
   /// Batches above this are repacked (split). Kafka's default max.message.bytes, for topics
   /// whose target value the partition-count syncer has not read (set_max_message_bytes).
   size_t max_message_bytes = 1048588;
+  /// Exactly-once resume (pipeline/resume.h): target bytes read at most per partition when
+  /// it starts from a committed offset. Without a usable hint in the commit, the scan starts
+  /// about half of this before the target's high watermark.
+  size_t resume_scan_bytes = 64u << 20;
+  /// Partitions scanning at once (each holds at most two fetch responses of ~1 MiB).
+  int resume_scans_in_parallel = 4;
   /// Benchmarks only: repack every batch (decompress, renumber, recompress), to measure
   /// what the identity path saves. Never set in production.
   bool force_repack = false;
@@ -71,6 +79,9 @@ struct PartitionStatus {
   size_t buffered_bytes = 0;
   uint64_t batches = 0, records = 0, bytes = 0;  // acknowledged by the target
   uint64_t repacked = 0, dropped = 0;
+  /// Exactly-once resume at start: source batches found already in the target (delivered by
+  /// an earlier process after its last commit) and skipped, and target batches scanned.
+  uint64_t resume_matched_batches = 0, resume_scanned_batches = 0;
   std::map<std::string, uint64_t> repacked_by_reason;  // offset_gaps, empty, legacy_format, too_large
   int64_t acked_max_timestamp = -1;     // latest record time the target acknowledged
   /// Running, everything fetched was acknowledged, and the fetch position reached the
@@ -147,7 +158,14 @@ class Route : public std::enable_shared_from_this<Route> {
   void refresh_metadata();
   void discover(const net::MetadataPtr& source_md);
   void start_partitions(std::vector<TopicPartition> tps);
-  void resolve_start(std::vector<TopicPartition> tps, std::map<TopicPartition, std::optional<SourceOffset>> committed);
+  struct StartCommit {
+    SourceOffset next;
+    std::string metadata;
+  };
+  void resolve_start(std::vector<TopicPartition> tps, std::map<TopicPartition, std::optional<StartCommit>> committed);
+  void resume(Partition& p, SourceOffset from, std::optional<int64_t> hint);
+  void run_next_scan();
+  void on_resume_scanned(Partition& p, SourceOffset from, ResumeScanResult r);
   void set_running_or_waiting(Partition& p);
 
   void schedule();
@@ -159,7 +177,8 @@ class Route : public std::enable_shared_from_this<Route> {
   void handle_out_of_range(Partition& p);
 
   void schedule_produces();
-  void send_produce(int32_t broker, std::vector<std::pair<Partition*, QueuedBatch*>> batches);
+  /// False when no request went out (no connection to `broker`): the batches are queued again.
+  bool send_produce(int32_t broker, std::vector<std::pair<Partition*, QueuedBatch*>> batches);
   void on_produce_result(Partition& p, uint64_t batch_id, std::error_code ec, int64_t base_offset);
   void init_producer();
   void reset_producer(const std::string& why);
@@ -174,7 +193,6 @@ class Route : public std::enable_shared_from_this<Route> {
   void maybe_finish_stop();
   void retry_later();
   size_t total_buffered() const;
-  void notify_fetched(const Partition& p, const BatchFacts& facts);
   void notify_failed(protocol::ApiKey api, std::error_code ec);
   static int64_t wall_clock_ms();
   size_t max_message_bytes(const std::string& topic) const;
@@ -219,6 +237,8 @@ class Route : public std::enable_shared_from_this<Route> {
   bool metadata_loaded_ = false;
   bool reap_armed_ = false;
   std::map<TopicPartition, int32_t> retired_sequences_;  // see PartitionQueue::resume_sequence
+  std::deque<std::function<void()>> scans_waiting_;  // resume scans beyond resume_scans_in_parallel
+  int scans_running_ = 0;
 };
 
 }  // namespace tiermirror::pipeline

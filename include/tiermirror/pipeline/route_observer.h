@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string_view>
 #include <system_error>
+#include <vector>
 
 #include "tiermirror/common/strong_types.h"
 #include "tiermirror/protocol/api.h"
@@ -27,12 +28,21 @@ struct BatchFacts {
 class RouteObserver {
  public:
   virtual ~RouteObserver() = default;
-  /// A data batch was fetched and will be mirrored (control batches and aborted
-  /// transactions are not reported: they are never mirrored).
+  /// A data batch fetched from the source was mirrored: reported when the target acknowledged
+  /// it (its last piece, if repacked) and it was released, right before `acked`, so counters
+  /// publish both tiers of a batch together (control batches and aborted transactions are not
+  /// reported: they are never mirrored).
   virtual void fetched(const TopicPartition& tp, const BatchFacts& b) {}
   /// The target acknowledged a batch and it was released in source order (each batch is
   /// reported once per process). `now_ms` is the wall clock of the release.
   virtual void acked(const TopicPartition& tp, const BatchFacts& b, int64_t now_ms) {}
+  /// Exactly-once resume found a source batch already in the target at partition start: an
+  /// earlier process delivered it after its last offset commit. `source` is the batch as
+  /// `fetched` would report it, `delivered` what the target holds for it (one entry per
+  /// piece of a repacked batch). Not a new acknowledgement (no latency: when it was acked is
+  /// unknown). The earlier process may or may not have counted it before it died.
+  virtual void already_delivered(const TopicPartition& tp, const BatchFacts& source,
+                                 const std::vector<BatchFacts>& delivered) {}
   /// Source offsets [first, last] vanished before they were mirrored (retention removed
   /// them while the route was behind or stopped). Counted in offsets: a control batch in
   /// the range counts too, so this may exceed the records lost by the markers it held.

@@ -163,6 +163,12 @@ class RecordBatchView {
   BufferSlice bytes_;
 };
 
+/// Whether two batches carry the same records: records section bytes (everything from byte 61,
+/// compressed or not), recordsCount, lastOffsetDelta, codec and base/max timestamps. The header
+/// fields a mirror rewrites (baseOffset, partitionLeaderEpoch, producer id/epoch/sequence, the
+/// transactional bit, the CRC) are ignored: a mirrored batch is the same as its source batch.
+bool same_records(const RecordBatchView& a, const RecordBatchView& b);
+
 /// Producer fields to write into a forwarded batch (wire rules 2, 9, 10).
 struct HeaderRewrite {
   ProducerId producer_id;

@@ -1,0 +1,280 @@
+// Exactly-once resume: the commit hint, the source units and the matching of a target tail
+// against the batches the route would send from the committed offset.
+#include <gtest/gtest.h>
+
+#include "support/batch_builder.h"
+#include "tiermirror/pipeline/repack.h"
+#include "tiermirror/pipeline/resume.h"
+
+namespace tiermirror::pipeline {
+namespace {
+
+using protocol::RecordBatchView;
+using test::BatchBuilder;
+using test::RecordSpec;
+
+constexpr size_t kMax = 1048588;
+
+// Source batch `tag` at `base` with n records; distinct keys, values and timestamps per tag.
+Bytes source_bytes(int64_t base, int n, const std::string& tag, int64_t ts = 1700000000000) {
+  BatchBuilder b;
+  b.base_offset(base).base_timestamp(ts + base).producer(4242, 3, static_cast<int32_t>(base));
+  for (int i = 0; i < n; ++i) b.add(tag + "-k" + std::to_string(i), tag + "-value-" + std::to_string(i));
+  return b.build();
+}
+
+RecordBatchView view(Bytes bytes) { return RecordBatchView(test::to_slice(std::move(bytes))); }
+
+// What the target holds for a source batch: header rewritten by the route (producer fields,
+// leader epoch), base offset assigned by the target broker.
+RecordBatchView delivered(Bytes bytes, int64_t target_offset) {
+  protocol::rewrite_in_place(bytes, {ProducerId(77), ProducerEpoch(0), 12});
+  for (int i = 0; i < 8; ++i) bytes[i] = static_cast<uint8_t>(static_cast<uint64_t>(target_offset) >> (56 - 8 * i));
+  return view(std::move(bytes));
+}
+
+struct Fixture {
+  // Source partition: batches of 3 records at offsets 100, 103, 106, 109, 112.
+  std::vector<Bytes> src;
+  std::vector<RecordBatchView> src_views;
+  Fixture() {
+    for (int i = 0; i < 5; ++i) {
+      src.push_back(source_bytes(100 + 3 * i, 3, "a" + std::to_string(i)));
+      src_views.push_back(view(src.back()));
+    }
+  }
+  std::vector<ResumeUnit> units() const {
+    AbortedFilter f;
+    auto u = resume_units(src_views, f, kMax, false);
+    EXPECT_FALSE(u.stopped);
+    return u.units;
+  }
+};
+
+// Another route's batches in the same target partition.
+Bytes other(int i) { return source_bytes(9000 + i, 2, "b" + std::to_string(i), 1600000000000); }
+
+TEST(ResumeHint, RoundTripsAndRejectsForeignMetadata) {
+  EXPECT_EQ(format_resume_hint(1234), "tm1 t=1234");
+  EXPECT_EQ(parse_resume_hint("tm1 t=1234"), 1234);
+  EXPECT_EQ(parse_resume_hint("tm1 t=0"), 0);
+  EXPECT_EQ(parse_resume_hint("tm1 t=77 x=1"), 77);  // later fields are ignored
+  EXPECT_EQ(parse_resume_hint(""), std::nullopt);
+  EXPECT_EQ(parse_resume_hint("tm1 t="), std::nullopt);
+  EXPECT_EQ(parse_resume_hint("tm1 t=-5"), std::nullopt);
+  EXPECT_EQ(parse_resume_hint("tm1 t=12a"), std::nullopt);
+  EXPECT_EQ(parse_resume_hint("some consumer's metadata"), std::nullopt);
+  EXPECT_EQ(parse_resume_hint("tm2 t=5"), std::nullopt);
+}
+
+TEST(ResumeMatch, SameRecordsIgnoresRewrittenHeaderFields) {
+  auto a = source_bytes(100, 3, "x");
+  EXPECT_TRUE(protocol::same_records(view(a), delivered(a, 5)));
+  EXPECT_FALSE(protocol::same_records(view(a), view(source_bytes(100, 3, "y"))));
+  // Same records section, another timestamp: not the same batch.
+  EXPECT_FALSE(protocol::same_records(view(a), view(source_bytes(100, 3, "x", 1))));
+}
+
+TEST(ResumeMatch, NothingDelivered) {
+  Fixture f;
+  std::vector<RecordBatchView> target{delivered(other(0), 0), delivered(other(1), 2)};
+  auto m = match_delivered(target, f.units(), SourceOffset(100));
+  EXPECT_EQ(m.resume_at.value(), 100);
+  EXPECT_EQ(m.units_matched, 0u);
+  EXPECT_EQ(m.skipped, 2u);
+  EXPECT_FALSE(m.target_next);
+}
+
+TEST(ResumeMatch, EmptyTarget) {
+  Fixture f;
+  auto m = match_delivered({}, f.units(), SourceOffset(100));
+  EXPECT_EQ(m.resume_at.value(), 100);
+  EXPECT_EQ(m.units_matched, 0u);
+}
+
+TEST(ResumeMatch, EverythingDelivered) {
+  Fixture f;
+  std::vector<RecordBatchView> target{delivered(other(0), 40)};  // older data before the hint's window
+  for (int i = 0; i < 5; ++i) target.push_back(delivered(f.src[i], 42 + 3 * i));
+  auto m = match_delivered(target, f.units(), SourceOffset(100));
+  EXPECT_EQ(m.resume_at.value(), 115);
+  EXPECT_EQ(m.units_matched, 5u);
+  EXPECT_EQ(m.batches_matched, 5u);
+  ASSERT_TRUE(m.target_next);
+  EXPECT_EQ(*m.target_next, 42 + 12 + 3);  // after the last matched target batch
+}
+
+TEST(ResumeMatch, PartialTail) {
+  Fixture f;
+  std::vector<RecordBatchView> target;
+  for (int i = 0; i < 3; ++i) target.push_back(delivered(f.src[i], 10 + 3 * i));
+  auto m = match_delivered(target, f.units(), SourceOffset(100));
+  EXPECT_EQ(m.resume_at.value(), 109);  // batch 3 (offsets 109-111) was never delivered
+  EXPECT_EQ(m.units_matched, 3u);
+  EXPECT_EQ(*m.target_next, 19);
+}
+
+TEST(ResumeMatch, InterleavedRoutesAreSkipped) {
+  Fixture f;
+  std::vector<RecordBatchView> target{delivered(other(0), 0),  delivered(f.src[0], 2), delivered(other(1), 5),
+                                      delivered(other(2), 7),  delivered(f.src[1], 9), delivered(f.src[2], 12),
+                                      delivered(other(3), 15), delivered(f.src[3], 17)};
+  auto m = match_delivered(target, f.units(), SourceOffset(100));
+  EXPECT_EQ(m.resume_at.value(), 112);
+  EXPECT_EQ(m.units_matched, 4u);
+  EXPECT_EQ(m.skipped, 4u);
+  EXPECT_EQ(*m.target_next, 20);
+}
+
+TEST(ResumeMatch, GapStopsMatchingAndNeverSkipsUndeliveredData) {
+  Fixture f;
+  // Batch 2 is missing from the target, batch 3 is there: resume at batch 2. Batch 3 is sent
+  // again (a duplicate at worst), batch 2 is never skipped.
+  std::vector<RecordBatchView> target{delivered(f.src[0], 0), delivered(f.src[1], 3), delivered(f.src[3], 6),
+                                      delivered(f.src[4], 9)};
+  auto m = match_delivered(target, f.units(), SourceOffset(100));
+  EXPECT_EQ(m.resume_at.value(), 106);
+  EXPECT_EQ(m.units_matched, 2u);
+  EXPECT_EQ(m.skipped, 2u);
+}
+
+TEST(ResumeMatch, MissingFirstBatchMatchesNothing) {
+  Fixture f;
+  std::vector<RecordBatchView> target{delivered(f.src[1], 0), delivered(f.src[2], 3)};
+  auto m = match_delivered(target, f.units(), SourceOffset(100));
+  EXPECT_EQ(m.resume_at.value(), 100);
+  EXPECT_EQ(m.units_matched, 0u);
+}
+
+TEST(ResumeMatch, DuplicateInTheTargetIsSkipped) {
+  Fixture f;
+  std::vector<RecordBatchView> target{delivered(f.src[0], 0), delivered(f.src[1], 3), delivered(f.src[1], 6),
+                                      delivered(f.src[2], 9)};
+  auto m = match_delivered(target, f.units(), SourceOffset(100));
+  EXPECT_EQ(m.resume_at.value(), 109);
+  EXPECT_EQ(m.skipped, 1u);
+}
+
+TEST(ResumeMatch, OrderMatters) {
+  Fixture f;
+  // Batch 1 before batch 0 in the target: only what follows the first match in order counts.
+  std::vector<RecordBatchView> target{delivered(f.src[1], 0), delivered(f.src[0], 3)};
+  auto m = match_delivered(target, f.units(), SourceOffset(100));
+  EXPECT_EQ(m.resume_at.value(), 103);
+  EXPECT_EQ(m.units_matched, 1u);
+}
+
+TEST(ResumeMatch, ControlAndAbortedBatchesAreStepped) {
+  // data 0-1, a commit marker at 2, data 3-4: the marker is never sent.
+  auto d0 = source_bytes(0, 2, "c0");
+  Bytes marker = BatchBuilder().base_offset(2).producer(9, 0, -1).transactional().control(test::ControlType::commit).build();
+  auto d1 = source_bytes(3, 2, "c1");
+  auto d2 = source_bytes(5, 2, "c2");
+  AbortedFilter filter;
+  auto units = resume_units({view(d0), view(marker), view(d1), view(d2)}, filter, kMax, false);
+  ASSERT_EQ(units.units.size(), 4u);
+  EXPECT_TRUE(units.units[1].sends.empty());
+  // Delivered: d0 and d1 (the marker between them was dropped).
+  auto m = match_delivered({delivered(d0, 0), delivered(d1, 2)}, units.units, SourceOffset(0));
+  EXPECT_EQ(m.resume_at.value(), 5);
+  EXPECT_EQ(m.units_matched, 3u);
+  EXPECT_EQ(m.batches_matched, 2u);
+  // A marker right after the last delivered batch is stepped too.
+  auto m2 = match_delivered({delivered(d0, 0)}, resume_units({view(d0), view(marker), view(d1)}, filter = {}, kMax,
+                                                             false).units,
+                            SourceOffset(0));
+  EXPECT_EQ(m2.resume_at.value(), 3);
+}
+
+TEST(ResumeMatch, RepackedBatchMatchesItsDeterministicRepack) {
+  // A compacted source batch: offsets 10 and 12 left of 10..12 (count 2, lastOffsetDelta 2):
+  // the route repacks it; the same repack at resume gives the same bytes.
+  BatchBuilder gb;
+  gb.base_offset(10).base_timestamp(1700000000500);
+  gb.add(RecordSpec::kv("k0", "v0").with_offset_delta(0));
+  gb.add(RecordSpec::kv("k2", "v2").with_offset_delta(2));
+  gb.last_offset_delta(2);
+  auto gapped = gb.build();
+  ASSERT_EQ(needs_repack(view(gapped), kMax), RepackReason::offset_gaps);
+  auto before = source_bytes(7, 3, "r0");
+  auto after = source_bytes(13, 3, "r1");
+  AbortedFilter filter;
+  auto units = resume_units({view(before), view(gapped), view(after)}, filter, kMax, false);
+  ASSERT_EQ(units.units.size(), 3u);
+  ASSERT_TRUE(units.units[1].repacked);
+  ASSERT_EQ(units.units[1].sends.size(), 1u);
+  EXPECT_EQ(units.units[1].facts.records, 2);
+
+  auto piece = repack(view(gapped), kMax);
+  ASSERT_TRUE(piece);
+  auto piece_bytes = piece->batches[0].span();
+  Bytes sent(piece_bytes.begin(), piece_bytes.end());
+  auto m = match_delivered({delivered(before, 0), delivered(sent, 3), delivered(after, 5)}, units.units,
+                           SourceOffset(7));
+  EXPECT_EQ(m.resume_at.value(), 16);
+  EXPECT_EQ(m.units_matched, 3u);
+
+  // The target holds the source batch's bytes instead (say a repack by another version that
+  // kept them): no match there, matching stops before it and the rest is sent again.
+  auto m2 = match_delivered({delivered(before, 0), delivered(gapped, 3), delivered(after, 5)}, units.units,
+                            SourceOffset(7));
+  EXPECT_EQ(m2.resume_at.value(), 10);
+  EXPECT_EQ(m2.units_matched, 1u);
+}
+
+TEST(ResumeMatch, RepackedPiecesMustAllBeThere) {
+  // An oversized batch split into pieces: with only the first piece in the target the unit is
+  // not delivered; the route sends it again whole (its first piece duplicated).
+  BatchBuilder big;
+  big.base_offset(0);
+  for (int i = 0; i < 40; ++i) big.add("key-" + std::to_string(i), std::string(100, static_cast<char>('a' + i % 26)));
+  auto bytes = big.build();
+  size_t limit = 1200;
+  AbortedFilter filter;
+  auto units = resume_units({view(bytes)}, filter, limit, false);
+  ASSERT_EQ(units.units.size(), 1u);
+  ASSERT_GT(units.units[0].sends.size(), 2u);
+  std::vector<RecordBatchView> pieces;
+  for (const auto& s : units.units[0].sends) {
+    auto sp = s.span();
+    pieces.push_back(delivered(Bytes(sp.begin(), sp.end()), static_cast<int64_t>(pieces.size()) * 10));
+  }
+  auto all = match_delivered(pieces, units.units, SourceOffset(0));
+  EXPECT_EQ(all.resume_at.value(), 40);
+  EXPECT_EQ(all.batches_matched, pieces.size());
+
+  auto partial = match_delivered({pieces[0], delivered(other(0), 50)}, units.units, SourceOffset(0));
+  EXPECT_EQ(partial.resume_at.value(), 0);
+  EXPECT_EQ(partial.units_matched, 0u);
+  EXPECT_EQ(partial.partial_pieces, 1u);
+}
+
+TEST(ResumeMatch, CorruptSourceBatchStopsTheUnits) {
+  auto good = source_bytes(0, 2, "g");
+  auto bad = BatchBuilder().base_offset(2).add_n(2).corrupt_crc().build();
+  AbortedFilter filter;
+  auto units = resume_units({view(good), view(bad), view(source_bytes(4, 2, "h"))}, filter, kMax, false);
+  EXPECT_TRUE(units.stopped);
+  EXPECT_EQ(units.units.size(), 1u);
+}
+
+TEST(ResumeMatch, StreamingMatcherWantsSourceOnlyWhenItHasNothingToCompare) {
+  Fixture f;
+  auto units = f.units();
+  ResumeMatcher m(SourceOffset(100));
+  EXPECT_TRUE(m.wants_source());
+  m.push(std::move(units[0]));
+  EXPECT_FALSE(m.wants_source());
+  m.offer(delivered(other(0), 0));  // skipped, still waiting for batch 0
+  EXPECT_FALSE(m.wants_source());
+  m.offer(delivered(f.src[0], 2));
+  EXPECT_TRUE(m.wants_source());
+  EXPECT_EQ(m.resume_at().value(), 103);
+  auto taken = m.take_matched();
+  ASSERT_EQ(taken.size(), 1u);
+  EXPECT_EQ(taken[0].facts.records, 3);
+  EXPECT_TRUE(m.take_matched().empty());
+}
+
+}  // namespace
+}  // namespace tiermirror::pipeline
