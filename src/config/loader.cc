@@ -4,18 +4,22 @@
 // Secrets: values are echoed in messages only for keys that cannot hold a secret. The password
 // file is read once to check it is not empty and the value is wiped at once; a value given for
 // password_env is echoed only if it looks like a variable name (a password pasted there is not).
+#include <yaml-cpp/depthguard.h>
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <charconv>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <initializer_list>
 #include <iterator>
+#include <optional>
 #include <sstream>
 #include <utility>
 
@@ -560,6 +564,19 @@ ClusterFields load_cluster(Ctx& ctx, const Field& f, ClusterConfig& out) {
 
 bool has_regex_syntax(std::string_view s) { return s.find_first_of("*+?[](){}|^$\\") != std::string_view::npos; }
 
+/// Why a topic regex was refused, in the operator's terms.
+std::string regex_problem(const std::regex_error& e) {
+  switch (e.code()) {
+    case std::regex_constants::error_complexity:
+      return "back-references (\\1) are not supported in topic regexes";
+    case std::regex_constants::error_space:
+      return "the pattern is too large (it expands to more than 100000 NFA states; repetition counts multiply, "
+             "e.g. (a{1000}){1000}); topic names are at most 249 characters";
+    default:
+      return e.what();
+  }
+}
+
 struct TopicItem {
   TopicPattern pattern;
   Field field;
@@ -601,7 +618,7 @@ void load_topic_items(Ctx& ctx, const Field& list, std::vector<TopicItem>& out) 
         p.column = l.column;
         out.push_back(TopicItem{std::move(p), *rf});
       } catch (const std::regex_error& e) {
-        ctx.error(*rf, "invalid regular expression " + quote(*src) + ": " + e.what());
+        ctx.error(*rf, "invalid regular expression " + quote(*src) + ": " + regex_problem(e));
       }
     } else {
       ctx.error(item, "expected a topic name or {regex: '...'}, got " + kind_of(n));
@@ -953,6 +970,86 @@ LoadResult finish(Ctx& ctx, Config cfg) {
   return r;
 }
 
+// ---------------------------------------------------------------------------------------------
+// Documents
+//
+// yaml-cpp 0.7 (Debian 12) never returns from YAML::LoadAll when a document starts with a token
+// no node can start with, e.g. a ',' at the top level: the parser reports an empty document
+// without consuming the token, again and again, and LoadAll keeps one more null document each
+// turn until the process runs out of memory (jbeder/yaml-cpp#1040, fixed upstream by #1319 after 0.8).
+// So the documents are walked with the parser directly, stopping as soon as a document starts
+// where the previous one started, and only the first document is built, by YAML::Load, which
+// parses exactly one.
+
+/// Records where each document starts; ignores everything else.
+class DocumentStarts final : public YAML::EventHandler {
+ public:
+  std::vector<YAML::Mark> starts;
+  void OnDocumentStart(const YAML::Mark& mark) override { starts.push_back(mark); }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+};
+
+struct Documents {
+  std::optional<Node> first;  // nullopt when the text holds no document
+  size_t count = 0;
+  Loc second;                 // where the second document starts
+};
+
+/// "','", "'\x00'": the character at `pos`, for a message.
+std::string char_at(std::string_view text, int pos) {
+  if (pos < 0 || static_cast<size_t>(pos) >= text.size()) return "end of input";
+  unsigned char c = static_cast<unsigned char>(text[static_cast<size_t>(pos)]);
+  if (c < 0x20 || c >= 0x7f) {
+    char buf[8];
+    std::snprintf(buf, sizeof buf, "\\x%02x", c);
+    return std::string("'") + buf + "'";
+  }
+  return "'" + std::string(1, static_cast<char>(c)) + "'";
+}
+
+/// Parses `yaml`; syntax errors become diagnostics. Returns nullopt after a syntax error.
+std::optional<Documents> parse_documents(Ctx& ctx, std::string_view yaml) {
+  Documents docs;
+  try {
+    std::stringstream in{std::string(yaml)};
+    YAML::Parser parser(in);
+    DocumentStarts h;
+    while (parser.HandleNextDocument(h)) {
+      if (h.starts.size() >= 2 && h.starts.back().pos == h.starts[h.starts.size() - 2].pos) {
+        const YAML::Mark& m = h.starts.back();
+        ctx.error("", loc_of(m), "YAML syntax error: unexpected " + char_at(yaml, m.pos));
+        return std::nullopt;
+      }
+    }
+    docs.count = h.starts.size();
+    if (docs.count >= 2) docs.second = loc_of(h.starts[1]);
+    if (docs.count >= 1) {
+      std::stringstream again{std::string(yaml)};
+      docs.first = YAML::Load(again);
+    }
+  } catch (const YAML::DeepRecursion& e) {
+    // yaml-cpp bounds its recursive descent (before the stack runs out) but says "bad file".
+    ctx.error("", loc_of(e.mark),
+              "YAML syntax error: values nested too deeply (the parser stops at " + std::to_string(e.depth()) +
+                  " levels)");
+    return std::nullopt;
+  } catch (const YAML::ParserException& e) {
+    ctx.error("", loc_of(e.mark), "YAML syntax error: " + e.msg);
+    return std::nullopt;
+  } catch (const std::exception& e) {
+    ctx.error("", Loc{}, std::string("cannot parse YAML: ") + e.what());
+    return std::nullopt;
+  }
+  return docs;
+}
+
 LoadResult load(std::string_view yaml, const fs::path& base_dir, const std::string& config_file) {
   Ctx ctx;
   ctx.base_dir = base_dir;
@@ -960,25 +1057,16 @@ LoadResult load(std::string_view yaml, const fs::path& base_dir, const std::stri
   cfg.base_dir = base_dir.string();
   cfg.config_file = config_file;
 
-  std::vector<Node> docs;
-  try {
-    std::stringstream in{std::string(yaml)};
-    docs = YAML::LoadAll(in);
-  } catch (const YAML::ParserException& e) {
-    Loc l = loc_of(e.mark);
-    ctx.error("", l, "YAML syntax error: " + e.msg);
-    return finish(ctx, std::move(cfg));
-  } catch (const std::exception& e) {
-    ctx.error("", Loc{}, std::string("cannot parse YAML: ") + e.what());
-    return finish(ctx, std::move(cfg));
+  auto docs = parse_documents(ctx, yaml);
+  if (!docs) return finish(ctx, std::move(cfg));
+  if (docs->count > 1) {
+    ctx.error("", docs->second,
+              "expected one YAML document, found " + std::to_string(docs->count) + " (separated by '---')");
   }
-  if (docs.size() > 1) {
-    ctx.error("", loc_of(docs[1].Mark()),
-              "expected one YAML document, found " + std::to_string(docs.size()) + " (separated by '---')");
-  }
-  Field root{"", docs.empty() ? Node() : docs[0], Loc{1, 1}};
-  if (!docs.empty() && docs[0].IsMap()) {
-    Loc l = loc_of(docs[0].Mark());
+  Node first = docs->first.value_or(Node());
+  Field root{"", first, Loc{1, 1}};
+  if (docs->first && first.IsMap()) {
+    Loc l = loc_of(first.Mark());
     if (l.line != 0) root.key_loc = l;
   }
   try {
@@ -1101,7 +1189,20 @@ LoadResult load_file(const std::string& path) {
     r.errors.push_back(Diagnostic{"", 0, 0, std::string("cannot read config file: ") + std::strerror(e)});
     return r;
   }
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // A config file is a few KiB. Read at most kMaxConfigBytes + 1, so a wrong path (a log file,
+  // /dev/zero, a FIFO fed forever) gives a diagnostic instead of exhausting memory.
+  std::string text;
+  char chunk[64 * 1024];
+  while (text.size() <= kMaxConfigBytes && in.read(chunk, sizeof chunk).gcount() > 0) {
+    text.append(chunk, static_cast<size_t>(in.gcount()));
+  }
+  if (text.size() > kMaxConfigBytes) {
+    LoadResult r;
+    r.errors.push_back(Diagnostic{"", 0, 0,
+                                  "cannot read config file: it is larger than " +
+                                      std::to_string(kMaxConfigBytes / MiB) + " MiB (is it a config file?)"});
+    return r;
+  }
   return load(text, abs.parent_path(), abs.string());
 }
 

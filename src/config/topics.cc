@@ -43,7 +43,18 @@ TopicPattern TopicPattern::exact(std::string name) {
 TopicPattern TopicPattern::regex(std::string source) {
   TopicPattern p;
   p.kind_ = Kind::regex;
-  p.re_ = std::regex(source, std::regex::ECMAScript);  // throws std::regex_error
+  // Topic regexes come from operators' files and are matched against every topic name a cluster
+  // reports, so a match must never take exponential time: a backtracking matcher needs ~2^n steps
+  // for '(a*)*b' against n 'a's, and the route would hang on its first metadata refresh.
+  // libstdc++'s polynomial mode (an extension, see <bits/regex_constants.h>) matches with a
+  // Thompson NFA: time linear in the name's length times the pattern's size. It refuses
+  // back-references (error_complexity). The pattern's size is bounded by libstdc++'s NFA state
+  // limit (error_space). nosubs: only whole-name matches are needed, so no capture copies.
+  auto flags = std::regex::ECMAScript | std::regex::nosubs;
+#if defined(__GLIBCXX__)
+  flags |= std::regex_constants::__polynomial;
+#endif
+  p.re_ = std::regex(source, flags);  // throws std::regex_error
   p.text_ = std::move(source);
   return p;
 }

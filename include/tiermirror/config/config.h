@@ -176,8 +176,11 @@ struct LoadResult {
   bool ok() const { return config.has_value(); }
 };
 
+/// load_file refuses files larger than this (one diagnostic); load_string takes any size.
+inline constexpr uint64_t kMaxConfigBytes = 16 * MiB;
+
 /// Loads and validates a config file. Relative paths in it resolve against its directory.
-/// An unreadable file gives one diagnostic.
+/// An unreadable file, or one larger than kMaxConfigBytes, gives one diagnostic.
 LoadResult load_file(const std::string& path);
 
 /// Loads and validates YAML text; relative paths resolve against `base_dir` ("" = the
