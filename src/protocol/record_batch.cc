@@ -1,6 +1,7 @@
 #include "tiermirror/protocol/record_batch.h"
 
 #include <algorithm>
+#include <limits>
 
 #include "tiermirror/protocol/crc32c.h"
 #include "tiermirror/protocol/primitives.h"
@@ -39,6 +40,7 @@ std::string_view to_string(BatchVerdict v) {
     case BatchVerdict::offset_gaps: return "offset_gaps";
     case BatchVerdict::malformed_records: return "malformed_records";
     case BatchVerdict::too_large: return "too_large";
+    case BatchVerdict::bad_offsets: return "bad_offsets";
   }
   return "unknown";
 }
@@ -57,7 +59,26 @@ size_t RecordBatchView::size() const {
 
 SourceOffset RecordBatchView::last_offset() const {
   if (is_legacy()) return SourceOffset(base_offset());
-  return SourceOffset(base_offset() + last_offset_delta());
+  // Found by fuzz_batches: baseOffset near INT64_MIN plus a negative delta overflowed (UB).
+  int64_t last = 0;
+  if (__builtin_add_overflow(base_offset(), static_cast<int64_t>(last_offset_delta()), &last)) {
+    last = last_offset_delta() < 0 ? std::numeric_limits<int64_t>::min() : std::numeric_limits<int64_t>::max();
+  }
+  return SourceOffset(last);
+}
+
+SourceOffset RecordBatchView::next_offset() const {
+  const int64_t last = last_offset().value();
+  return SourceOffset(last == std::numeric_limits<int64_t>::max() ? last : last + 1);
+}
+
+bool RecordBatchView::offsets_valid() const {
+  const int64_t base = base_offset();
+  if (base < 0) return false;
+  if (is_legacy()) return base < std::numeric_limits<int64_t>::max();
+  const int32_t delta = last_offset_delta();
+  if (delta < -1) return false;
+  return delta == -1 || base < std::numeric_limits<int64_t>::max() - delta;
 }
 
 BufferSlice RecordBatchView::records() const {

@@ -42,6 +42,11 @@ SplitResult split_record_set(const BufferSlice& records, SourceOffset fetch_offs
       out.error_position = pos;
       break;
     }
+    if (!batch.offsets_valid()) {
+      out.error = BatchVerdict::bad_offsets;  // cannot be placed in the log, or skipped by offset
+      out.error_position = pos;
+      break;
+    }
     pos += frame.size;
     if (batch.last_offset() < fetch_offset) {
       ++out.skipped_batches;

@@ -30,6 +30,8 @@ enum class TimestampType : uint8_t { create_time = 0, log_append_time = 1 };
 ///                or, uncompressed only, record offset deltas not exactly 0..n-1), malformed_records
 ///                (uncompressed records that do not parse to the batch end)
 ///   6. size:     too_large (total size > the caller's limit)
+/// verdict() ignores the base offset (outside the CRC, and rewritten on produce); bad_offsets comes
+/// from split_record_set only, for offsets no log can hold (see RecordBatchView::offsets_valid).
 enum class BatchVerdict : uint8_t {
   ok,
   truncated,
@@ -42,6 +44,7 @@ enum class BatchVerdict : uint8_t {
   offset_gaps,
   malformed_records,  // extension: an uncompressed record section that is not 'count' well-formed records
   too_large,
+  bad_offsets,  // offsets no log can hold; split_record_set stops at such a batch
 };
 std::string_view to_string(BatchVerdict v);
 
@@ -122,8 +125,13 @@ class RecordBatchView {
   SourceOffset source_base_offset() const { return SourceOffset(base_offset()); }
   /// v2: baseOffset + lastOffsetDelta. Legacy (magic 0/1): the offset field, which for a compressed
   /// wrapper is its last inner offset (AbstractLegacyRecordBatch.lastOffset()).
+  /// Saturates at the int64 limits instead of overflowing for offsets no log can hold (see
+  /// offsets_valid()).
   SourceOffset last_offset() const;
-  SourceOffset next_offset() const { return SourceOffset(last_offset().value() + 1); }
+  SourceOffset next_offset() const;
+  /// Base offset >= 0, lastOffsetDelta >= -1 (v2; -1 in an empty batch), and last offset + 1
+  /// representable. Bytes from the wire can claim anything: the CRC does not cover the base offset.
+  bool offsets_valid() const;
 
   /// Declared total size: 12 + batchLength (0 if the length field is missing or negative).
   size_t size() const;

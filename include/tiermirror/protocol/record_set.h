@@ -38,8 +38,9 @@ struct SplitResult {
   /// size of that batch, so the caller can raise its fetch max bytes (a re-fetch would return the same).
   std::optional<size_t> needs_bigger_fetch;
   /// ok, or why splitting stopped at `error_position`: bad_length (size field below any format's
-  /// minimum, or a v2 batch shorter than its header) or unknown_magic (offsets unreadable). Batches
-  /// before the error are still returned and next_fetch_offset follows them.
+  /// minimum, or a v2 batch shorter than its header), unknown_magic (offsets unreadable) or
+  /// bad_offsets (negative, or past int64: see RecordBatchView::offsets_valid). Batches before the
+  /// error are still returned and next_fetch_offset follows them.
   BatchVerdict error = BatchVerdict::ok;
   size_t error_position = 0;
 
