@@ -16,6 +16,17 @@ TEST(KafkaErrc, NamesFollowKafka) {
   EXPECT_EQ(std::error_code(make_error_code(static_cast<kafka_errc>(999))).message(), "UNKNOWN_ERROR_CODE_999");
 }
 
+TEST(KafkaErrc, UnknownCodesAreNamedByNumberAndNeitherRetriedNorRefreshed) {
+  // A broker newer than this table (or a broken one) may send any int16.
+  for (int16_t code : {int16_t(9999), int16_t(121), int16_t(-2), int16_t(-32768), int16_t(32767)}) {
+    auto e = static_cast<kafka_errc>(code);
+    EXPECT_EQ(kafka_error_name(code), "UNKNOWN_ERROR_CODE") << code;
+    EXPECT_EQ(std::error_code(make_error_code(e)).message(), "UNKNOWN_ERROR_CODE_" + std::to_string(code));
+    EXPECT_FALSE(is_retriable(e)) << code;
+    EXPECT_FALSE(needs_metadata_refresh(e)) << code;
+  }
+}
+
 TEST(KafkaErrc, ComparesAsErrorCode) {
   std::error_code ec = kafka_errc::not_leader_or_follower;
   EXPECT_EQ(ec, kafka_errc::not_leader_or_follower);

@@ -1,7 +1,7 @@
 #pragma once
 // A broker played by a script, on loopback: accepts connections, reads request frames and
 // answers what the script says. Drives net::Connection through failures no real broker
-// produces on demand (silence, wrong correlation ids, absurd frame sizes).
+// produces on demand (silence, wrong correlation ids, absurd frame sizes, frames cut short).
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -19,7 +19,8 @@
 namespace tiermirror::test {
 
 struct Reply {
-  enum class Kind { frame, silence, close, raw } kind = Kind::frame;
+  // raw_close: write the raw bytes, then close the connection (a frame cut short).
+  enum class Kind { frame, silence, close, raw, raw_close } kind = Kind::frame;
   Bytes bytes;  // frame body (size prefix added) or raw bytes
 };
 
@@ -118,8 +119,9 @@ class ScriptedBroker {
         Reply reply = script_(h, frame, conn_no);
         if (reply.kind == Reply::Kind::close) break;
         if (reply.kind == Reply::Kind::silence) continue;
-        if (reply.kind == Reply::Kind::raw) {
+        if (reply.kind == Reply::Kind::raw || reply.kind == Reply::Kind::raw_close) {
           write_all(fd, reply.bytes);
+          if (reply.kind == Reply::Kind::raw_close) break;
           continue;
         }
         Bytes out(4);
