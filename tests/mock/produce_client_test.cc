@@ -82,7 +82,10 @@ TEST(MockProduceClient, ForwardedBatchesArriveIdenticalAndInOrder) {
       req.topics[0].partitions.push_back({p, {BufferSlice(hbuf), b.records()}});
     }
     if (by_leader.empty()) break;
-    for (auto& [leader, req] : by_leader) {
+    // Named copies, not structured bindings: clang 14 cannot capture those in the lambda below.
+    for (auto& entry : by_leader) {
+      const auto leader = entry.first;
+      auto& req = entry.second;
       auto [ec, resp] = net::await<ProduceResult>([&](auto done) {
         net::call<protocol::ProduceResponse>(to.cluster->broker(leader), req, net::Millis(5000),
                                              [done](auto e, auto r, int16_t) { done({e, r}); });
