@@ -92,7 +92,7 @@ int cmd_run(const RunOptions& opts) {
     int sig = wait_for_signal(signals);
     if (sig == SIGHUP) {
       notify.reloading("reloading " + opts.config_path);
-      reload_route(opts.config_path, current, {running.route, syncer.get(), ops.get(), opts.log_level.has_value()});
+      reload_route(opts.config_path, current, {running.route, running.frames, syncer.get(), ops.get(), opts.log_level.has_value()});
       // Certificate rotation: new connections read the TLS files again; live ones stay up.
       running.source->reload_tls();
       running.target->reload_tls();

@@ -112,6 +112,7 @@ bool reload_route(const std::string& path, config::Config& running, const Reload
   const auto& cfg = plan.effective;
   if (!t.keep_log_level) log::init(cfg.logging.level, cfg.logging.format);
   if (t.route) t.route->reconfigure(route_options(cfg));  // the route takes the live fields
+  if (t.frames) t.frames->set_limits(frame_pool_limits(cfg));
   if (t.syncer) {
     t.syncer->reconfigure(cfg);
     t.syncer->poke();  // newly selected topics get their target topics now

@@ -1,5 +1,6 @@
 #include "tiermirror/app/route_runner.h"
 
+#include <algorithm>
 #include <future>
 #include <iostream>
 
@@ -65,12 +66,26 @@ net::ClusterOptions cluster_options(const config::ClusterConfig& c, const config
   return o;
 }
 
+BufferPool::Limits frame_pool_limits(const config::Config& cfg) {
+  // The route keeps live fetch responses within total_bytes; a block may be a quarter larger than
+  // its frame, so blocks in use and idle together stay within total_bytes + a quarter. Idle: up
+  // to 64 MiB, or two full fetch responses if those are larger, never more than the budget; what
+  // the next fetches need, received into pages that are already resident.
+  const size_t total = cfg.limits.total_bytes;
+  const size_t idle = std::min<size_t>(total, std::max<size_t>(64u << 20, 2 * cfg.limits.fetch_max_bytes));
+  return BufferPool::Limits{idle, total + total / 4};
+}
+
 RunningRoute start_route(boost::asio::io_context& io, const config::Config& cfg,
                          std::function<void(std::error_code, std::string)> fatal, bool force_repack,
                          std::vector<std::shared_ptr<pipeline::RouteObserver>> observers) {
   RunningRoute r;
-  r.source = net::Cluster::create(io, net::parse_endpoints(cfg.source.bootstrap_string()), cluster_options(cfg.source, cfg));
-  r.target = net::Cluster::create(io, net::parse_endpoints(cfg.target.bootstrap_string()), cluster_options(cfg.target, cfg));
+  r.frames = std::make_shared<BufferPool>(frame_pool_limits(cfg));
+  auto source_options = cluster_options(cfg.source, cfg);
+  auto target_options = cluster_options(cfg.target, cfg);
+  source_options.connection.frame_pool = target_options.connection.frame_pool = r.frames;
+  r.source = net::Cluster::create(io, net::parse_endpoints(cfg.source.bootstrap_string()), source_options);
+  r.target = net::Cluster::create(io, net::parse_endpoints(cfg.target.bootstrap_string()), target_options);
   auto ro = route_options(cfg);
   ro.force_repack = force_repack;
   ro.observers.insert(ro.observers.end(), observers.begin(), observers.end());
@@ -110,6 +125,10 @@ void RunningRoute::stop(net::Millis timeout) {
   }
   source->close();
   target->close();
+  if (frames) {
+    auto s = frames->stats();
+    TM_DEBUG("app", "receive buffers", {{"reused", s.reused}, {"allocated", s.allocated}, {"idle_bytes", s.idle_bytes}});
+  }
 }
 
 }  // namespace tiermirror::app

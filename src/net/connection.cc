@@ -90,7 +90,7 @@ Connection::Connection(asio::io_context& io, Endpoint ep, int32_t broker_id, Con
       backoff_timer_(strand_),
       reauth_timer_(strand_),
       backoff_(opts_.backoff_initial),
-      decoder_(opts_.max_frame_bytes) {}
+      decoder_(opts_.max_frame_bytes, opts_.frame_pool) {}
 
 Connection::~Connection() = default;
 
@@ -162,7 +162,7 @@ void Connection::abort(std::error_code ec, const char* why) {
 void Connection::start_connect() {
   state_ = State::connecting;
   uint64_t gen = ++generation_;
-  decoder_ = protocol::FrameDecoder(opts_.max_frame_bytes);
+  decoder_ = protocol::FrameDecoder(opts_.max_frame_bytes, opts_.frame_pool);
   tls_.reset();
   tls_ctx_.reset();
   if (opts_.security.tls) {

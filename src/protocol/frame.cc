@@ -12,7 +12,8 @@ void FrameDecoder::after_size(std::error_code& ec) {
     ec = errc::malformed;
     return;
   }
-  body_ = SharedBuffer::uninitialized(static_cast<size_t>(size), &body_data_);
+  body_ = pool_ ? pool_->take(static_cast<size_t>(size), &body_data_)
+                : SharedBuffer::uninitialized(static_cast<size_t>(size), &body_data_);
   body_got_ = 0;
   in_body_ = true;
   if (size == 0) {

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "tiermirror/common/buffer_pool.h"
 #include "tiermirror/config/config.h"
 #include "tiermirror/pipeline/route.h"
 
@@ -31,6 +32,7 @@ ReloadPlan plan_reload(const config::Config& running, const config::Config& next
 
 struct ReloadTargets {
   std::shared_ptr<pipeline::Route> route;
+  std::shared_ptr<BufferPool> frames;  // the route's receive buffers: their limits follow total_bytes
   SyncThread* syncer = nullptr;  // null when partition_sync is disabled
   OpsServer* ops = nullptr;      // null when metrics.listen is ""
   bool keep_log_level = false;   // --log-level given on the command line wins

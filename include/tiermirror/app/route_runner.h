@@ -4,6 +4,7 @@
 
 #include "tiermirror/audit/counters.h"
 #include "tiermirror/audit/publisher.h"
+#include "tiermirror/common/buffer_pool.h"
 #include "tiermirror/config/config.h"
 #include "tiermirror/net/cluster.h"
 #include "tiermirror/pipeline/route.h"
@@ -21,12 +22,15 @@ std::optional<config::Config> load_route_config(const std::string& path);
 /// The pipeline's options from the route config (the pipeline never sees YAML).
 pipeline::RouteOptions route_options(const config::Config& cfg);
 net::ClusterOptions cluster_options(const config::ClusterConfig& c, const config::Config& cfg);
+/// How much memory the route's receive-buffer pool may keep (from limits.total_bytes).
+BufferPool::Limits frame_pool_limits(const config::Config& cfg);
 
 struct RunningRoute {
   std::shared_ptr<net::Cluster> source, target;
   std::shared_ptr<pipeline::Route> route;
   std::shared_ptr<audit::Counters> audit_counters;    // null when audit.enabled is false
   std::shared_ptr<audit::Publisher> audit_publisher;
+  std::shared_ptr<BufferPool> frames;  // both clusters' response frames are received into it
   /// Stops the route (commits what was acknowledged), publishes the last audit counts and
   /// closes the clusters; blocks.
   void stop(net::Millis timeout);

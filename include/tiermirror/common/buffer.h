@@ -55,6 +55,15 @@ class SharedBuffer {
     return b;
   }
 
+  /// `n` bytes at `data`, which `owner` keeps alive (BufferPool's recycled blocks).
+  static SharedBuffer adopt(std::shared_ptr<const void> owner, const uint8_t* data, size_t n) {
+    SharedBuffer b;
+    b.data_ = data;
+    b.size_ = n;
+    b.owner_ = std::move(owner);
+    return b;
+  }
+
   ByteSpan span() const { return ByteSpan(data_, size_); }
   size_t size() const { return size_; }
   bool empty() const { return size_ == 0; }

@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "tiermirror/common/buffer.h"
+#include "tiermirror/common/buffer_pool.h"
 #include "tiermirror/common/errors.h"
 #include "tiermirror/net/security.h"
 #include "tiermirror/protocol/api.h"
@@ -54,6 +55,8 @@ struct ConnectionOptions {
   size_t max_in_flight = 16;         // requests written and not yet answered
   size_t max_queued = 4096;          // requests waiting to be written
   size_t max_frame_bytes = 256u << 20;
+  /// Where response frames are received (shared by a route's connections); null: the allocator.
+  std::shared_ptr<BufferPool> frame_pool;
   Millis connect_timeout{10000};
   Millis backoff_initial{100};
   Millis backoff_max{10000};

@@ -3,6 +3,7 @@
 // push-style (like Beast's parsers): it never reads past what it was given, and can hand
 // the caller the exact region to read into so a frame body is received in place.
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "tiermirror/common/buffer.h"
+#include "tiermirror/common/buffer_pool.h"
 #include "tiermirror/protocol/api.h"
 #include "tiermirror/protocol/primitives.h"
 
@@ -20,7 +22,9 @@ class FrameDecoder {
  public:
   /// Frames larger than `max_frame_size` are refused (absurd sizes from a broken peer
   /// must not make us allocate gigabytes).
-  explicit FrameDecoder(size_t max_frame_size) : max_(max_frame_size) {}
+  /// Frame bodies come from `pool` when one is given (recycled, see BufferPool).
+  explicit FrameDecoder(size_t max_frame_size, std::shared_ptr<BufferPool> pool = nullptr)
+      : max_(max_frame_size), pool_(std::move(pool)) {}
 
   /// Consumes bytes from `in` up to the end of the current frame; returns how many.
   /// Sets `ec` (errc::malformed) on a negative or too-large size; the decoder is then
@@ -40,6 +44,7 @@ class FrameDecoder {
   void after_size(std::error_code& ec);
 
   size_t max_;
+  std::shared_ptr<BufferPool> pool_;
   uint8_t size_buf_[4]{};
   size_t size_got_ = 0;
   SharedBuffer body_;            // the frame being received (uninitialised until then)
