@@ -91,6 +91,7 @@ std::string_view pause_kind(std::string_view r) {
   if (has("from the target")) return "target_refused";
   if (has("no longer exists on the source")) return "topic_deleted";
   if (has("beyond the source log end")) return "offset_beyond_log_end";
+  if (has("from the source broker on Fetch")) return "source_refused";
   if (has("cannot repack")) return "repack_failed";
   if (has("no longer selected")) return "topic_unselected";
   return "other";
@@ -100,7 +101,7 @@ const std::vector<std::string_view>& pause_kinds() {
   static const std::vector<std::string_view> kinds{
       "corrupt_source_batch", "source_authorization", "target_authorization", "message_too_large",
       "target_refused",       "identity_refused",     "topic_deleted",        "offset_beyond_log_end",
-      "repack_failed",        "topic_unselected",     "other"};
+      "repack_failed",        "topic_unselected",     "source_refused",       "other"};
   return kinds;
 }
 

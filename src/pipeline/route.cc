@@ -466,7 +466,18 @@ void Route::send_fetch(int32_t broker, std::vector<Partition*> parts) {
         self->fetching_brokers_.erase(broker);
         self->fetch_reserved_ -= reserved;
         for (auto* p : parts) p->fetching = false;
-        if (!ec && resp.error_code != 0) ec = make_error_code(static_cast<kafka_errc>(resp.error_code));
+        if (!ec && resp.error_code != 0) {
+          // A top-level error answers for every partition asked (Fetch v7+: fetch sessions and
+          // errors that are not any one partition's); each partition handles it as its own.
+          auto top = make_error_code(static_cast<kafka_errc>(resp.error_code));
+          if (!is_retriable(static_cast<kafka_errc>(resp.error_code))) {
+            for (auto* p : parts)
+              if (p->state == PartitionState::running) self->handle_fetch_error(*p, top);
+            self->schedule();
+            return;
+          }
+          ec = top;
+        }
         if (ec) {
           self->notify_failed(protocol::ApiKey::fetch, ec);
           TM_DEBUG(kLog, "fetch failed", {{"broker", broker}, {"error", ec.message()}});
@@ -600,6 +611,11 @@ void Route::handle_fetch_error(Partition& p, std::error_code ec) {
     return pause(p, "TOPIC_AUTHORIZATION_FAILED reading the source: the route's principal needs the Read and Describe ACLs "
                     "on topic '" + p.tp.topic + "' of the source cluster");
   if (e == kafka_errc::corrupt_message) return pause(p, "the source broker reports CORRUPT_MESSAGE");
+  if (!is_retriable(e) && e != kafka_errc::unknown_server_error) {
+    // Kafka's consumer throws on a Fetch error it does not expect ("Unexpected error code" in
+    // its fetcher) rather than retry it; retrying forever would hide the partition's problem.
+    return pause(p, ec.message() + " from the source broker on Fetch (not retriable)");
+  }
   TM_DEBUG(kLog, "fetch partition error", {{"partition", p.tp.str()}, {"error", ec.message()}});
   source_->report_error(ec);
   retry_later();

@@ -395,6 +395,35 @@ TEST(MockPipeline, CorruptSourceBatchPausesItsPartitionAndIsNeverForwarded) {
   EXPECT_EQ(read_all(dst.bootstrap(), {"t", 1}).size(), 3u);
 }
 
+TEST(MockPipeline, UnexpectedFetchErrorPausesThePartitionsItAnswersForOnly) {
+  // Two source brokers, one partition each: the injected error answers the first Fetch, which
+  // asks one broker for its partition; the other partition is fetched from the other broker.
+  app::MockCluster src("src", 2), dst("dst", 1);
+  src.create_topic("t", 2, 1);
+  dst.create_topic("t", 2, 1);
+  rd_kafka_mock_partition_set_leader(src.mock(), "t", 0, 1);
+  rd_kafka_mock_partition_set_leader(src.mock(), "t", 1, 2);
+  for (int p = 0; p < 2; ++p)
+    for (int i = 0; i < 3; ++i) plant_batch(src.bootstrap(), {"t", p}, BatchBuilder().add_n(4).build());
+  rd_kafka_mock_push_request_errors(src.mock(), 1 /* Fetch */, 1, RD_KAFKA_RESP_ERR_INVALID_REQUEST);
+  Mirror m(src.bootstrap(), dst.bootstrap(), options("unexpected", "t"));
+  ASSERT_TRUE(m.wait_for([](const auto& st) {
+    if (st.size() != 2) return false;
+    int paused = 0, done = 0;
+    for (const auto& s : st) {
+      paused += s.state == PartitionState::paused;
+      done += s.committed_offset == 12;
+    }
+    return paused == 1 && done == 1;
+  })) << "one partition paused, the other mirrored";
+  for (const auto& s : m.status()) {
+    if (s.state != PartitionState::paused) continue;
+    EXPECT_NE(s.reason.find("INVALID_REQUEST from the source broker on Fetch (not retriable)"), std::string::npos)
+        << s.reason;
+    EXPECT_EQ(read_all(dst.bootstrap(), s.tp).size(), 0u);
+  }
+}
+
 TEST(MockPipeline, CompactionGapsAndOversizedBatchesAreRepacked) {
   app::MockCluster src("src", 1), dst("dst", 1);
   src.create_topic("t", 1, 1);

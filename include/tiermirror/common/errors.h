@@ -133,7 +133,8 @@ enum class kafka_errc : int16_t {
   transaction_abortable = 120,
 };
 
-/// Kafka's upper-case name ("NOT_LEADER_OR_FOLLOWER"), or "UNKNOWN_ERROR_CODE_<n>".
+/// Kafka's upper-case name ("NOT_LEADER_OR_FOLLOWER"), or "UNKNOWN_ERROR_CODE" for a code Kafka never
+/// defined (an error_code's message() appends the number: "UNKNOWN_ERROR_CODE_9999").
 std::string_view kafka_error_name(int16_t code);
 /// Whether Kafka's client marks the error retriable (a RetriableException subclass).
 bool is_retriable(kafka_errc e);

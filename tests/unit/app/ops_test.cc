@@ -100,6 +100,7 @@ TEST(Ops, PauseReasonsHaveBoundedKinds) {
             "identity_refused");
   EXPECT_EQ(pause_kind("topic 'x' no longer exists on the source"), "topic_deleted");
   EXPECT_EQ(pause_kind("fetch offset 9 is beyond the source log end (topic recreated?)"), "offset_beyond_log_end");
+  EXPECT_EQ(pause_kind("INVALID_REQUEST from the source broker on Fetch (not retriable)"), "source_refused");
   EXPECT_EQ(pause_kind("cannot repack the batch at offset 1: x"), "repack_failed");
   EXPECT_EQ(pause_kind("something new"), "other");
   for (auto k : pause_kinds()) EXPECT_FALSE(k.empty());
