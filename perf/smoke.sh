@@ -32,7 +32,7 @@ if bad or not need <= names:
 print(f"perf smoke: {len(b)} micro benchmarks ran")
 PY
 
-python3 "$REPO/perf/e2e/run.py" --build-dir "$BUILD_DIR" --bytes 5000000 --stall 1 --out-dir "$OUT" \
+python3 "$REPO/perf/e2e/run.py" --build-dir "$BUILD_DIR" --bytes 5000000 --repeat 2 --stall 1 --out-dir "$OUT" \
   --name smoke >"$OUT/e2e.log" 2>&1 || { cat "$OUT/e2e.log"; exit 1; }
 test -s "$OUT/smoke.md" || { echo "perf smoke: no smoke.md"; exit 1; }
 python3 - "$OUT/smoke.json" <<'PY'
@@ -44,9 +44,12 @@ for k in ("a", "b", "c"):
     x = c.get(k)
     if not x or x["rc"] != 0 or not x["cpu_s"] > 0 or not x["wall_s"] > 0 or x["target_records"] != recs:
         sys.exit(f"perf smoke: contender {k} bad: {x}")
+    # Two rounds, the second into a reset target: each delivered everything.
+    if [run["target_records"] for run in x["runs"]] != [recs, recs]:
+        sys.exit(f"perf smoke: contender {k} rounds bad: {x['runs']}")
 m = r.get("memory")
 if not m or m["rc"] != 0 or not m["peak_vmrss_bytes"] > 0:
     sys.exit(f"perf smoke: memory run bad: {m}")
-print(f"perf smoke: e2e ok ({recs} records, 3 contenders, memory run)")
+print(f"perf smoke: e2e ok ({recs} records, 3 contenders x 2 rounds, memory run)")
 PY
 echo "perf smoke: passed in $(( $(date +%s) - start )) s"

@@ -6,6 +6,7 @@
 //   down NAME | up NAME   target NAME's brokers down / up (rd_kafka_mock_broker_set_down/up)
 //   rtt NAME MS           target NAME's brokers answer MS later
 //   count NAME            prints "COUNT NAME <sum of high watermarks of bench on NAME>"
+//   reset NAME            replaces target NAME by a new, empty cluster; prints "RESET NAME <bootstrap>"
 //   quit                  (or EOF on stdin, SIGTERM, SIGINT) stop
 #include <atomic>
 #include <csignal>
@@ -225,6 +226,12 @@ int main(int argc, char** argv) {
         in >> ms;
         for (int b = 1; b <= brokers; ++b) rd_kafka_mock_broker_set_rtt(mock, b, ms);
         std::cout << "OK rtt " << name << " " << ms << std::endl;
+      } else if (cmd == "reset") {
+        // A fresh, empty target for another round of the same contender (the old one's data freed).
+        it->second.reset();
+        it->second = std::make_unique<app::MockCluster>("target-" + name, brokers);
+        it->second->create_topic(kTopic, partitions, 1);
+        std::cout << "RESET " << name << " " << it->second->bootstrap() << std::endl;
       } else if (cmd == "count") {
         Held h = measure(io, it->second->bootstrap(), partitions, false);
         std::cout << "COUNT " << name << " " << h.records << std::endl;
