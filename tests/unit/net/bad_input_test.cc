@@ -20,14 +20,7 @@ namespace {
 
 using test::Reply;
 using test::ScriptedBroker;
-
-ConnectionOptions fast_options() {
-  ConnectionOptions o;
-  o.connect_timeout = Millis(2000);
-  o.backoff_initial = Millis(10);
-  o.backoff_max = Millis(50);
-  return o;
-}
+using test::fast_options;
 
 template <typename Resp, typename Req>
 std::pair<std::error_code, Resp> round_trip(const std::shared_ptr<Connection>& c, Req req) {

@@ -12,15 +12,8 @@ namespace {
 
 using test::Reply;
 using test::ScriptedBroker;
+using test::fast_options;
 using MetaCall = std::pair<std::error_code, protocol::MetadataResponse>;
-
-ConnectionOptions fast_options() {
-  ConnectionOptions o;
-  o.connect_timeout = Millis(2000);
-  o.backoff_initial = Millis(10);
-  o.backoff_max = Millis(50);
-  return o;
-}
 
 MetaCall metadata(const std::shared_ptr<Connection>& c, Millis timeout = Millis(2000)) {
   return await<MetaCall>([&](auto done) {

@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "tiermirror/net/connection.h"
 #include "tiermirror/protocol/frame.h"
 #include "tiermirror/protocol/messages/api_versions.h"
 
@@ -145,5 +146,14 @@ class ScriptedBroker {
   std::vector<int> conns_;
   std::thread thread_;
 };
+
+/// Connection options for tests against a ScriptedBroker on loopback: quick reconnects.
+inline net::ConnectionOptions fast_options() {
+  net::ConnectionOptions o;
+  o.connect_timeout = net::Millis(2000);
+  o.backoff_initial = net::Millis(10);
+  o.backoff_max = net::Millis(50);
+  return o;
+}
 
 }  // namespace tiermirror::test
