@@ -19,6 +19,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <deque>
 #include <functional>
@@ -108,7 +109,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   const Endpoint& endpoint() const { return ep_; }
   int32_t broker_id() const { return broker_id_; }
   Strand& strand() { return strand_; }
-  bool ready() const { return state_ == State::ready || state_ == State::reauthenticating; }
+  /// Safe from any thread (clusters and routes pick ready connections from their own strands).
+  bool ready() const {
+    const State s = state_.load(std::memory_order_relaxed);
+    return s == State::ready || s == State::reauthenticating;
+  }
   /// SASL logins completed on this connection, first ones and re-authentications (tests).
   uint64_t sasl_logins() const { return sasl_logins_; }
   size_t in_flight() const { return in_flight_.size(); }
@@ -176,7 +181,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::unique_ptr<ScramClient> scram_;
   int sasl_step_ = 0;
   uint64_t sasl_logins_ = 0;
-  State state_ = State::idle;
+  std::atomic<State> state_{State::idle};  // written on the strand only; atomic for ready()
   uint64_t generation_ = 0;          // bumps on every (re)connect; stale callbacks check it
   Millis backoff_;
   int32_t next_correlation_id_ = 1;
