@@ -124,6 +124,11 @@ std::string status_json(const OpsSnapshot& s) {
   j["route_answered"] = s.route_answered;
   j["buffered_bytes"] = s.route.buffered_bytes;
   j["budget_bytes"] = s.route.budget_bytes;
+  if (s.receive_buffers)
+    j["receive_buffers"] = {{"in_use_bytes", s.receive_buffers->taken_bytes},
+                            {"idle_bytes", s.receive_buffers->idle_bytes},
+                            {"reused", s.receive_buffers->reused},
+                            {"allocated", s.receive_buffers->allocated}};
   j["requests_in_flight"] = {{"source", s.source_in_flight}, {"target", s.target_in_flight}};
   json topics = json::array();
   std::map<std::string, json> by_topic;
@@ -413,6 +418,23 @@ std::vector<prometheus::MetricFamily> RouteMetrics::scrape(const OpsSnapshot& s)
       std::move(lag_records), std::move(lag_seconds), std::move(states), std::move(part_buffered),
       std::move(paused),      std::move(buffered),    std::move(budget), std::move(in_flight),
       std::move(ready),       std::move(build),       std::move(start)};
+  if (s.receive_buffers) {
+    // The memory fetch responses occupy (block capacities, common/buffer_pool.h), beside what the
+    // budget charges; a low reuse count means responses keep arriving in fresh pages.
+    const auto& rb = *s.receive_buffers;
+    auto bytes = make_family("tiermirror_receive_buffer_bytes",
+                             "Receive blocks for fetch responses: in use (holding batches) and idle (kept for reuse)",
+                             MetricType::Gauge);
+    add_sample(bytes, {{"route", route}, {"state", "in_use"}}, static_cast<double>(rb.taken_bytes));
+    add_sample(bytes, {{"route", route}, {"state", "idle"}}, static_cast<double>(rb.idle_bytes));
+    auto blocks = make_family("tiermirror_receive_buffers_total",
+                              "Responses of 64 KiB and more received into a reused block or a newly allocated one",
+                              MetricType::Counter);
+    add_sample(blocks, {{"route", route}, {"block", "reused"}}, static_cast<double>(rb.reused));
+    add_sample(blocks, {{"route", route}, {"block", "allocated"}}, static_cast<double>(rb.allocated));
+    out.push_back(std::move(bytes));
+    out.push_back(std::move(blocks));
+  }
   if (s.audit) {
     // The tier audit as this process counted it (docs/audit.md); the audit topic has the
     // per-bucket truth across routes and restarts.
@@ -503,6 +525,7 @@ void OpsServer::snapshot(std::function<void(OpsSnapshot)> done) {
   g->snap = base();
   if (r.audit_counters && r.audit_publisher)
     g->snap.audit = OpsSnapshot::Audit{r.audit_counters->totals(), r.audit_publisher->stats()};
+  if (r.frames) g->snap.receive_buffers = r.frames->stats();
   g->done = std::move(done);
   auto finish = [g] {
     std::function<void(OpsSnapshot)> cb;

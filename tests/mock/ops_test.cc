@@ -201,6 +201,7 @@ TEST(MockOps, MetricsStatusReadinessAndLiveReload) {
       1);
   EXPECT_EQ(sample(text, "tiermirror_ready{route=\"ops\"}"), 1);
   EXPECT_GT(sample(text, "tiermirror_buffer_budget_bytes{route=\"ops\"}"), 0);
+  EXPECT_GE(sample(text, "tiermirror_receive_buffer_bytes{route=\"ops\",state=\"idle\"}"), 0);
   EXPECT_GT(sample(text, "tiermirror_replication_latency_seconds_count{route=\"ops\"}"), 0);
 
   auto status = nlohmann::json::parse(http_get(port, "/status").body);

@@ -54,6 +54,8 @@ struct OpsSnapshot {
     audit::Publisher::Stats publisher;
   };
   std::optional<Audit> audit;
+  /// The route's receive-buffer pool (null before a route is attached).
+  std::optional<BufferPool::Stats> receive_buffers;
 };
 
 /// Lag of one partition, as /metrics and /status report it:

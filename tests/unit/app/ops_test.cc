@@ -53,6 +53,7 @@ OpsSnapshot snapshot() {
   s.route.partitions = {a, b, c};
   s.source_in_flight = 2;
   s.target_in_flight = 3;
+  s.receive_buffers = BufferPool::Stats{4096, 8192, 7, 2};
   return s;
 }
 
@@ -193,7 +194,8 @@ TEST(Ops, MetricsHaveEveryFamily) {
         "tiermirror_config_reloads_total", "tiermirror_replication_latency_seconds", "tiermirror_lag_records",
         "tiermirror_lag_seconds", "tiermirror_partitions", "tiermirror_partition_buffered_bytes",
         "tiermirror_paused_partitions", "tiermirror_buffered_bytes", "tiermirror_buffer_budget_bytes",
-        "tiermirror_requests_in_flight", "tiermirror_ready", "tiermirror_build_info", "tiermirror_start_time_seconds"})
+        "tiermirror_requests_in_flight", "tiermirror_ready", "tiermirror_build_info", "tiermirror_start_time_seconds",
+        "tiermirror_receive_buffer_bytes", "tiermirror_receive_buffers_total"})
     EXPECT_NE(text.find(std::string("# TYPE ") + family + " "), std::string::npos) << family << "\n" << text;
   EXPECT_NE(text.find("tiermirror_mirrored_records_total{route=\"r1\",topic=\"orders\"} 10"), std::string::npos) << text;
   EXPECT_NE(text.find("tiermirror_lag_records{route=\"r1\",topic=\"orders\",partition=\"0\"} 50"), std::string::npos);
@@ -204,6 +206,9 @@ TEST(Ops, MetricsHaveEveryFamily) {
   EXPECT_NE(text.find("api=\"Produce\",error=\"NOT_LEADER_OR_FOLLOWER\""), std::string::npos) << text;
   EXPECT_NE(text.find("error=\"disconnected\""), std::string::npos);
   EXPECT_NE(text.find("tiermirror_requests_in_flight{route=\"r1\",cluster=\"target\"} 3"), std::string::npos);
+  EXPECT_NE(text.find("tiermirror_receive_buffer_bytes{route=\"r1\",state=\"in_use\"} 8192"), std::string::npos);
+  EXPECT_NE(text.find("tiermirror_receive_buffer_bytes{route=\"r1\",state=\"idle\"} 4096"), std::string::npos);
+  EXPECT_NE(text.find("tiermirror_receive_buffers_total{route=\"r1\",block=\"reused\"} 7"), std::string::npos);
   EXPECT_NE(text.find("tiermirror_replication_latency_seconds_bucket{route=\"r1\",le=\"1\"} 1"), std::string::npos)
       << text;
   EXPECT_NE(text.find("tiermirror_syncer_identity_verdicts_total{route=\"r1\",verdict=\"warning\"} 1"),
