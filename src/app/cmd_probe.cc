@@ -156,10 +156,10 @@ int cmd_probe(const ProbeOptions& opts) {
     if (opts.topic && name != *opts.topic) continue;
     std::printf("topic %s: %zu partition%s%s%s\n", name.c_str(), t.partitions.size(),
                 t.partitions.size() == 1 ? "" : "s", t.internal ? " (internal)" : "",
-                t.error_code ? (" error " + std::string(kafka_error_name(t.error_code))).c_str() : "");
+                t.error_code ? (" error " + make_error_code(static_cast<kafka_errc>(t.error_code)).message()).c_str() : "");
     for (const auto& p : t.partitions)
       std::printf("  partition %d: leader %d, replicas %s, isr %s%s\n", p.partition, p.leader, join(p.replicas).c_str(),
-                  join(p.isr).c_str(), p.error_code ? (" " + std::string(kafka_error_name(p.error_code))).c_str() : "");
+                  join(p.isr).c_str(), p.error_code ? (" " + make_error_code(static_cast<kafka_errc>(p.error_code)).message()).c_str() : "");
   }
   int rc = 0;
   if (opts.topic) {

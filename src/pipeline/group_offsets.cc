@@ -246,7 +246,7 @@ void GroupOffsets::find_coordinator(const std::shared_ptr<Op>& op, CoordinatorHa
         if (resp.error_code != 0) {
           TM_DEBUG("offsets", "FindCoordinator failed",
                    {{"group", self->group_}, {"broker", conn->endpoint().str()},
-                    {"error", kafka_error_name(resp.error_code)}});
+                    {"error", make_error_code(static_cast<kafka_errc>(resp.error_code)).message()}});
           return handler(kafka_ec(resp.error_code), nullptr, 0);
         }
         self->use_coordinator(op, resp.node_id, std::move(handler), false);

@@ -824,14 +824,14 @@ void Route::on_produce_result(Partition& p, uint64_t id, std::error_code ec, int
     case kafka_errc::invalid_producer_epoch:
     case kafka_errc::producer_fenced:
     case kafka_errc::invalid_producer_id_mapping:
-      reset_producer(std::string(kafka_error_name(static_cast<int16_t>(e))) + " on " + p.tp.str());
+      reset_producer(make_error_code(e).message() + " on " + p.tp.str());
       return;
     case kafka_errc::topic_authorization_failed:
       return pause(p, "TOPIC_AUTHORIZATION_FAILED writing the target: the route's principal needs the Write and Describe "
                       "ACLs on topic '" + p.tp.topic + "' of the target cluster", PauseSide::target);
     case kafka_errc::message_too_large:
     case kafka_errc::record_list_too_large:
-      return pause(p, std::string(kafka_error_name(static_cast<int16_t>(e))) +
+      return pause(p, make_error_code(e).message() +
                           ": a batch exceeds the target topic's max.message.bytes (assumed " +
                           std::to_string(max_message_bytes(p.tp.topic)) + ")", PauseSide::target);
     case kafka_errc::invalid_record:
@@ -840,14 +840,14 @@ void Route::on_produce_result(Partition& p, uint64_t id, std::error_code ec, int
     case kafka_errc::unsupported_for_message_format:
     case kafka_errc::unsupported_compression_type:
     case kafka_errc::invalid_required_acks:
-      return pause(p, std::string(kafka_error_name(static_cast<int16_t>(e))) + " from the target", PauseSide::target);
+      return pause(p, make_error_code(e).message() + " from the target", PauseSide::target);
     default:
       if (is_retriable(e) || e == kafka_errc::unknown_topic_or_partition) {
         target_->report_error(ec);
         retry_later();
         return;
       }
-      return pause(p, std::string(kafka_error_name(static_cast<int16_t>(e))) + " from the target", PauseSide::target);
+      return pause(p, make_error_code(e).message() + " from the target", PauseSide::target);
   }
 }
 

@@ -424,6 +424,19 @@ TEST(MockPipeline, UnexpectedFetchErrorPausesThePartitionsItAnswersForOnly) {
   }
 }
 
+TEST(MockPipeline, AnErrorCodeKafkaNeverDefinedOnProducePausesNamingTheNumber) {
+  app::MockCluster src("src", 1), dst("dst", 1);
+  src.create_topic("t", 1, 1);
+  dst.create_topic("t", 1, 1);
+  for (int i = 0; i < 3; ++i) plant_batch(src.bootstrap(), {"t", 0}, BatchBuilder().add_n(4).build());
+  rd_kafka_mock_push_request_errors(dst.mock(), 0 /* Produce */, 1, static_cast<rd_kafka_resp_err_t>(9999));
+  Mirror m(src.bootstrap(), dst.bootstrap(), options("unknown-code", "t"));
+  ASSERT_TRUE(m.wait_for([](const auto& st) { return st.size() == 1 && st[0].state == PartitionState::paused; }));
+  auto s = m.status_of(0);
+  EXPECT_NE(s.reason.find("UNKNOWN_ERROR_CODE_9999 from the target"), std::string::npos) << s.reason;
+  EXPECT_LE(s.committed_offset, 0) << "nothing the target refused is committed";
+}
+
 TEST(MockPipeline, CompactionGapsAndOversizedBatchesAreRepacked) {
   app::MockCluster src("src", 1), dst("dst", 1);
   src.create_topic("t", 1, 1);
