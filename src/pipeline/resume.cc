@@ -38,9 +38,10 @@ std::optional<int64_t> parse_resume_hint(std::string_view metadata) {
 // ---------------------------------------------------------------- source units
 
 ResumeUnits resume_units(const std::vector<protocol::RecordBatchView>& batches, AbortedFilter& filter,
-                         size_t max_message_bytes, bool force_repack) {
+                         SourceOffset from, size_t max_message_bytes, bool force_repack) {
   ResumeUnits out;
   for (const auto& b : batches) {
+    if (b.last_offset() < from) continue;  // split_record_set leaves these out of the data path too
     auto verdict = b.verdict();
     if (verdict == protocol::BatchVerdict::crc_mismatch || verdict == protocol::BatchVerdict::truncated ||
         verdict == protocol::BatchVerdict::bad_length || verdict == protocol::BatchVerdict::unknown_magic ||
@@ -59,6 +60,7 @@ ResumeUnits resume_units(const std::vector<protocol::RecordBatchView>& batches, 
                                                   : needs_repack(b, max_message_bytes);
     if (!reason) {
       u.sends.push_back(b);
+      u.send_last.push_back(u.last);
       u.facts = BatchFacts{u.first, u.last, b.records_count(), b.size(), b.base_timestamp(), b.max_timestamp()};
       out.units.push_back(std::move(u));
       continue;
@@ -71,17 +73,31 @@ ResumeUnits resume_units(const std::vector<protocol::RecordBatchView>& batches, 
     u.repacked = true;
     // The same facts as Route::on_fetch_partition reports for the fetched tier.
     u.facts = BatchFacts{u.first, u.last, 0, b.size(), -1, -1};
+    std::vector<protocol::RecordBatchView> pieces;
     for (const auto& piece : repacked->batches) {
       protocol::RecordBatchView v{BufferSlice(piece)};
       u.facts.records += v.records_count();
       if (u.facts.base_timestamp < 0) u.facts.base_timestamp = v.base_timestamp();
       u.facts.max_timestamp = std::max(u.facts.max_timestamp, v.max_timestamp());
-      u.sends.push_back(v);
+      pieces.push_back(v);
     }
     if (!b.is_legacy()) {
       u.facts.records = b.records_count();
       u.facts.base_timestamp = b.base_timestamp();
       u.facts.max_timestamp = b.max_timestamp();
+    }
+    const auto& ranges = repacked->source_ranges;
+    for (size_t i = 0; i < pieces.size(); ++i) {
+      // As Route::on_fetch_partition: the last piece also accounts for what compaction removed
+      // at the end; pieces wholly below `from` were delivered before and are not sent again.
+      SourceOffset last = i + 1 == pieces.size() ? u.last : SourceOffset(ranges[i].second);
+      if (last < from) {
+        u.earlier_pieces.push_back(BatchFacts{SourceOffset(ranges[i].first), last, pieces[i].records_count(),
+                                              pieces[i].size(), u.facts.base_timestamp, u.facts.max_timestamp});
+        continue;
+      }
+      u.sends.push_back(pieces[i]);
+      u.send_last.push_back(last);
     }
     out.units.push_back(std::move(u));
   }
@@ -115,7 +131,12 @@ void ResumeMatcher::offer(const protocol::RecordBatchView& t) {
   ++piece_;
   ++batches_matched_;
   target_next_ = t.base_offset() + t.last_offset_delta() + 1;
-  if (piece_ < u.sends.size()) return;
+  if (piece_ < u.sends.size()) {
+    // Should matching end here, the route goes on after this piece (inside the source batch:
+    // it sends only the pieces that follow), so nothing matched is sent twice.
+    resume_at_ = SourceOffset(u.send_last[piece_ - 1].value() + 1);
+    return;
+  }
   piece_ = 0;
   resume_at_ = SourceOffset(u.last.value() + 1);
   ++units_matched_;
@@ -392,7 +413,7 @@ struct Scan : std::enable_shared_from_this<Scan> {
           return self->step();
         }
         self->filter.add(fp->aborted_transactions);
-        auto units = resume_units(fp->split.batches, self->filter, self->opts.max_message_bytes,
+        auto units = resume_units(fp->split.batches, self->filter, self->source_pos, self->opts.max_message_bytes,
                                   self->opts.force_repack);
         for (auto& u : units.units) {
           self->source_pos = SourceOffset(u.last.value() + 1);

@@ -335,7 +335,7 @@ void Route::on_resume_scanned(Partition& p, SourceOffset from, ResumeScanResult 
   for (const auto& u : r.matched) {
     if (u.sends.empty()) continue;  // dropped (control, aborted): never sent, nothing to count
     ++matched;
-    std::vector<BatchFacts> delivered;
+    std::vector<BatchFacts> delivered = u.earlier_pieces;
     for (const auto& s : u.sends)
       delivered.push_back(BatchFacts{u.first, u.last, s.records_count(), s.size(), u.facts.base_timestamp,
                                      u.facts.max_timestamp});
@@ -357,10 +357,8 @@ void Route::on_resume_scanned(Partition& p, SourceOffset from, ResumeScanResult 
           {{"route", opts_.name}, {"partition", p.tp.str()}, {"committed", from.value()},
            {"resume_at", p.next_fetch.value()}, {"already_delivered_batches", matched},
            {"target_batches_scanned", r.target_batches}, {"target_bytes_scanned", r.target_bytes},
-           {"other_batches_skipped", r.skipped}, {"scanned_from", r.scanned_from}, {"how", r.detail}});
-  if (r.partial_pieces > 0)
-    TM_WARN(kLog, "exactly-once resume: a repacked batch was only partly in the target; it is sent again whole",
-            {{"partition", p.tp.str()}, {"pieces_duplicated", r.partial_pieces}});
+           {"other_batches_skipped", r.skipped}, {"pieces_of_next_batch_found", r.partial_pieces},
+           {"scanned_from", r.scanned_from}, {"how", r.detail}});
   if (r.bound_reached)
     TM_WARN(kLog, "exactly-once resume: scan bound reached before the target high watermark; batches past it that "
                   "were already delivered are sent again",
@@ -560,6 +558,7 @@ void Route::on_fetch_partition(Partition& p, const protocol::FetchResponse::Part
         p.queue.push(std::move(q));
       } else {
         const auto& ranges = repacked->source_ranges;
+        const size_t n = repacked->batches.size();
         // Legacy message sets have no batch header to count from: their pieces tell.
         BatchFacts facts{q.first, b.last_offset(), 0, b.size(), -1, -1};
         for (const auto& piece : repacked->batches) {
@@ -573,24 +572,52 @@ void Route::on_fetch_partition(Partition& p, const protocol::FetchResponse::Part
           facts.base_timestamp = b.base_timestamp();
           facts.max_timestamp = b.max_timestamp();
         }
-        for (size_t i = 0; i < repacked->batches.size(); ++i) {
-          QueuedBatch r;
-          r.id = next_batch_id_++;
+        // The fetch position can lie inside this batch: exactly-once resume found its first
+        // pieces in the target, or a commit fell between its pieces before a restart. The
+        // repack is deterministic (same input, codec, limit), so the pieces wholly below the
+        // position are those delivered: send only the rest. The last piece ends at
+        // b.last_offset() >= next_fetch, so at least it remains.
+        std::vector<BatchFacts> earlier;
+        for (size_t i = 0; i < n; ++i) {
           // Each piece accounts for the source offsets of its records; the last one also
           // for whatever compaction removed at the end of the source batch.
-          r.first = SourceOffset(ranges[i].first);
-          r.last = i + 1 == repacked->batches.size() ? b.last_offset() : SourceOffset(ranges[i].second);
-          r.batch = protocol::RecordBatchView(BufferSlice(repacked->batches[i]));
+          SourceOffset first(ranges[i].first);
+          SourceOffset last = i + 1 == n ? b.last_offset() : SourceOffset(ranges[i].second);
+          protocol::RecordBatchView piece(BufferSlice(repacked->batches[i]));
+          if (last < p.next_fetch) {
+            earlier.push_back(BatchFacts{first, last, piece.records_count(), piece.size(), facts.base_timestamp,
+                                         facts.max_timestamp});
+            continue;
+          }
+          if (first < p.next_fetch)  // not on a piece boundary (another limit or tool): never skip
+            TM_WARN(kLog, "fetch offset inside a repacked piece; the piece is sent whole (its records below the "
+                          "offset are sent again)",
+                    {{"partition", p.tp.str()}, {"fetch_offset", p.next_fetch.value()},
+                     {"piece_first_offset", first.value()}});
+          QueuedBatch r;
+          r.id = next_batch_id_++;
+          r.first = first;
+          r.last = last;
+          r.batch = piece;
           r.bytes = repacked->batches[i].size();
           r.records = r.batch.records_count();
           r.base_timestamp = facts.base_timestamp;
           r.max_timestamp = facts.max_timestamp;
-          if (i + 1 == repacked->batches.size()) r.source = facts;  // counted when the last piece is released
+          if (i + 1 == n) {  // counted when the last piece is released, with the pieces not sent again
+            r.source = facts;
+            r.earlier_pieces = std::move(earlier);
+          }
           track(r);
           p.queue.push(std::move(r));
         }
       }
     } else {
+      // Forwarded whole even when it starts below the fetch position (a commit or log start
+      // inside it): splitting it would mean repacking, and the records section stays as is.
+      if (q.first < p.next_fetch)
+        TM_WARN(kLog, "fetch offset inside a source batch that is forwarded as is; its records below the offset are "
+                      "sent again",
+                {{"partition", p.tp.str()}, {"fetch_offset", p.next_fetch.value()}, {"batch_offset", q.first.value()}});
       q.base_timestamp = b.base_timestamp();
       q.max_timestamp = b.max_timestamp();
       q.source = BatchFacts{q.first, q.last, q.records, q.bytes, q.base_timestamp, q.max_timestamp};
@@ -871,7 +898,10 @@ void Route::release(Partition& p) {
       BatchFacts facts{b.first, b.last, b.records, b.bytes, b.base_timestamp, b.max_timestamp};
       int64_t now = wall_clock_ms();
       for (const auto& o : opts_.observers) {
-        if (b.source) o->fetched(p.tp, *b.source);
+        // Pieces in the target before a restart count at the target tier with their source
+        // batch, as exactly-once resume counts a batch it finds whole.
+        if (b.source && b.earlier_pieces.empty()) o->fetched(p.tp, *b.source);
+        if (b.source && !b.earlier_pieces.empty()) o->already_delivered(p.tp, *b.source, b.earlier_pieces);
         o->acked(p.tp, facts, now);
       }
     }

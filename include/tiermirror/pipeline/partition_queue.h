@@ -37,6 +37,9 @@ struct QueuedBatch {
   // The source batch as the fetched tier counts it, on the batch (or last repacked piece)
   // whose release completes it: the route reports both tiers at release, together.
   std::optional<BatchFacts> source;
+  // With `source`: pieces of that repacked batch the target held before a restart (not sent
+  // again). Counted at the target tier together with it.
+  std::vector<BatchFacts> earlier_pieces;
 };
 
 class PartitionQueue {

@@ -12,8 +12,9 @@
 //   a target batch matches the next unmatched source batch when protocol::same_records holds;
 //   anything else in the target (other routes, older data) is skipped;
 //   resume at the last offset + 1 of the last source batch matched contiguously from the
-//   committed offset. A source batch missing from the target stops the matching there: what
-//   follows is sent again (a duplicate at worst), never skipped.
+//   committed offset, or inside a repacked batch after its last piece found (the data path
+//   then sends only the pieces after it). A source batch (or piece) missing from the target
+//   stops the matching there: what follows is sent again (a duplicate at worst), never skipped.
 //
 // The matcher is pure (unit-tested with built batches); scan_delivered() drives it with
 // Fetch and ListOffsets requests, each with a deadline. Any failure ends the scan with an
@@ -48,23 +49,31 @@ std::optional<int64_t> parse_resume_hint(std::string_view metadata);
 /// fetched batch itself, or its repacked pieces), empty when it is dropped (control batch,
 /// aborted transaction, every record compacted away).
 struct ResumeUnit {
-  SourceOffset first{0}, last{0};             // source offsets accounted for (inclusive)
+  SourceOffset first{0}, last{0};             // source offsets of the whole batch (inclusive)
   std::vector<protocol::RecordBatchView> sends;
+  /// Per send, the last source offset it accounts for (QueuedBatch::last): once sends[i] is
+  /// in the target, send_last[i] + 1 is where the route goes on.
+  std::vector<SourceOffset> send_last;
+  /// Repacked pieces wholly below the start offset (the batch straddles it): delivered
+  /// before, never sent again, so not in `sends`; their facts for the target tier.
+  std::vector<BatchFacts> earlier_pieces;
   BatchFacts facts;                            // the source batch, as the fetched tier counts it
   bool repacked = false;
 };
 
-/// Source batches as the data path would treat them (Route::on_fetch_partition): corrupt →
-/// stop (the data path pauses there), aborted/control → dropped unit, needs repack (or
-/// `force_repack`) → repacked unit (the repack is deterministic for the same input, codec
-/// libraries and max_message_bytes), else → the batch itself. `filter` carries read_committed
-/// state across calls; call filter.add() with each fetch's aborted list before.
+/// Source batches as the data path would treat them (Route::on_fetch_partition) when it fetches
+/// from `from`: batches wholly below it are left out, corrupt → stop (the data path pauses
+/// there), aborted/control → dropped unit, needs repack (or `force_repack`) → repacked unit
+/// (the repack is deterministic for the same input, codec libraries and max_message_bytes)
+/// without its pieces wholly below `from`, else → the batch itself (whole, even if it starts
+/// below `from`). `filter` carries read_committed state across calls; call filter.add() with
+/// each fetch's aborted list before.
 struct ResumeUnits {
   std::vector<ResumeUnit> units;
   bool stopped = false;  // a batch that cannot be judged (corrupt, repack failed): nothing after it
 };
 ResumeUnits resume_units(const std::vector<protocol::RecordBatchView>& batches, AbortedFilter& filter,
-                         size_t max_message_bytes, bool force_repack);
+                         SourceOffset from, size_t max_message_bytes, bool force_repack);
 
 /// Streaming matcher: source units are pushed in source order, target batches offered in
 /// target log order. Only the units still to match and the matched ones are kept.
@@ -83,17 +92,19 @@ class ResumeMatcher {
   /// batch the route would send (matched) or it is skipped.
   void offer(const protocol::RecordBatchView& t);
 
-  /// The source offset to fetch from: after the last unit matched completely.
+  /// The source offset to fetch from: after the last unit matched completely, or after the
+  /// last piece matched of a repacked unit whose first pieces only are in the target.
   SourceOffset resume_at() const { return resume_at_; }
   /// The target offset after the last target batch matched, if any.
   std::optional<int64_t> target_next() const { return target_next_; }
-  /// Units matched completely, in source order (taken: the matcher forgets them).
+  /// Units matched completely, in source order (taken: the matcher forgets them). A unit
+  /// matched in part is not among them: the route sends its other pieces and counts it then.
   std::vector<ResumeUnit> take_matched();
   size_t units_matched() const { return units_matched_; }
   size_t batches_matched() const { return batches_matched_; }
   size_t skipped() const { return skipped_; }
   /// Pieces of a repacked unit matched while its other pieces were not (yet): if matching
-  /// ends here, the unit is sent again whole and these pieces are duplicated.
+  /// ends here, resume_at() is after them and the route sends only the pieces that follow.
   size_t partial_pieces() const { return piece_; }
 
  private:
@@ -140,7 +151,8 @@ struct ResumeScanResult {
   std::optional<int64_t> target_next;   // after the last matched target batch
   int64_t target_high_watermark = -1;   // when the scan started (our later batches land after it)
   int64_t scanned_from = -1;            // first target offset read
-  size_t target_bytes = 0, target_batches = 0, skipped = 0, partial_pieces = 0;
+  size_t target_bytes = 0, target_batches = 0, skipped = 0;
+  size_t partial_pieces = 0;            // pieces of the repacked batch at resume_at already in the target
   bool bound_reached = false;           // stopped at max_scan_bytes before the high watermark
   std::vector<ResumeUnit> matched;      // delivered before the restart, in source order
 };

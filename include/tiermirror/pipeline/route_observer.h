@@ -40,7 +40,9 @@ class RouteObserver {
   /// earlier process delivered it after its last offset commit. `source` is the batch as
   /// `fetched` would report it, `delivered` what the target holds for it (one entry per
   /// piece of a repacked batch). Not a new acknowledgement (no latency: when it was acked is
-  /// unknown). The earlier process may or may not have counted it before it died.
+  /// unknown). The earlier process may or may not have counted it before it died. Also, at
+  /// the release of its last piece, for a repacked batch whose first pieces were in the target
+  /// before a restart (`delivered`: those pieces; the others are `acked` as usual).
   virtual void already_delivered(const TopicPartition& tp, const BatchFacts& source,
                                  const std::vector<BatchFacts>& delivered) {}
   /// Source offsets [first, last] vanished before they were mirrored (retention removed

@@ -45,7 +45,7 @@ struct Fixture {
   }
   std::vector<ResumeUnit> units() const {
     AbortedFilter f;
-    auto u = resume_units(src_views, f, kMax, false);
+    auto u = resume_units(src_views, f, SourceOffset(100), kMax, false);
     EXPECT_FALSE(u.stopped);
     return u.units;
   }
@@ -171,7 +171,7 @@ TEST(ResumeMatch, ControlAndAbortedBatchesAreStepped) {
   auto d1 = source_bytes(3, 2, "c1");
   auto d2 = source_bytes(5, 2, "c2");
   AbortedFilter filter;
-  auto units = resume_units({view(d0), view(marker), view(d1), view(d2)}, filter, kMax, false);
+  auto units = resume_units({view(d0), view(marker), view(d1), view(d2)}, filter, SourceOffset(0), kMax, false);
   ASSERT_EQ(units.units.size(), 4u);
   EXPECT_TRUE(units.units[1].sends.empty());
   // Delivered: d0 and d1 (the marker between them was dropped).
@@ -180,8 +180,8 @@ TEST(ResumeMatch, ControlAndAbortedBatchesAreStepped) {
   EXPECT_EQ(m.units_matched, 3u);
   EXPECT_EQ(m.batches_matched, 2u);
   // A marker right after the last delivered batch is stepped too.
-  auto m2 = match_delivered({delivered(d0, 0)}, resume_units({view(d0), view(marker), view(d1)}, filter = {}, kMax,
-                                                             false).units,
+  auto m2 = match_delivered({delivered(d0, 0)}, resume_units({view(d0), view(marker), view(d1)}, filter = {},
+                                                             SourceOffset(0), kMax, false).units,
                             SourceOffset(0));
   EXPECT_EQ(m2.resume_at.value(), 3);
 }
@@ -199,7 +199,7 @@ TEST(ResumeMatch, RepackedBatchMatchesItsDeterministicRepack) {
   auto before = source_bytes(7, 3, "r0");
   auto after = source_bytes(13, 3, "r1");
   AbortedFilter filter;
-  auto units = resume_units({view(before), view(gapped), view(after)}, filter, kMax, false);
+  auto units = resume_units({view(before), view(gapped), view(after)}, filter, SourceOffset(7), kMax, false);
   ASSERT_EQ(units.units.size(), 3u);
   ASSERT_TRUE(units.units[1].repacked);
   ASSERT_EQ(units.units[1].sends.size(), 1u);
@@ -222,38 +222,153 @@ TEST(ResumeMatch, RepackedBatchMatchesItsDeterministicRepack) {
   EXPECT_EQ(m2.units_matched, 1u);
 }
 
-TEST(ResumeMatch, RepackedPiecesMustAllBeThere) {
-  // An oversized batch split into pieces: with only the first piece in the target the unit is
-  // not delivered; the route sends it again whole (its first piece duplicated).
-  BatchBuilder big;
-  big.base_offset(0);
-  for (int i = 0; i < 40; ++i) big.add("key-" + std::to_string(i), std::string(100, static_cast<char>('a' + i % 26)));
-  auto bytes = big.build();
-  size_t limit = 1200;
-  AbortedFilter filter;
-  auto units = resume_units({view(bytes)}, filter, limit, false);
-  ASSERT_EQ(units.units.size(), 1u);
-  ASSERT_GT(units.units[0].sends.size(), 2u);
-  std::vector<RecordBatchView> pieces;
-  for (const auto& s : units.units[0].sends) {
-    auto sp = s.span();
-    pieces.push_back(delivered(Bytes(sp.begin(), sp.end()), static_cast<int64_t>(pieces.size()) * 10));
+// An oversized source batch at offsets 100..139 that the route splits into pieces.
+struct Oversized {
+  static constexpr size_t kLimit = 1200;
+  Bytes bytes;
+  RepackResult repacked;
+  std::vector<RecordBatchView> pieces;  // as the target holds them
+  Oversized() {
+    BatchBuilder big;
+    big.base_offset(100).base_timestamp(1700000000000);
+    for (int i = 0; i < 40; ++i) big.add("key-" + std::to_string(i), std::string(100, static_cast<char>('a' + i % 26)));
+    bytes = big.build();
+    auto r = repack(view(bytes), kLimit);
+    EXPECT_TRUE(r);
+    repacked = std::move(r).value();
+    for (size_t i = 0; i < repacked.batches.size(); ++i) {
+      auto sp = repacked.batches[i].span();
+      pieces.push_back(delivered(Bytes(sp.begin(), sp.end()), 500 + static_cast<int64_t>(i) * 20));
+    }
   }
-  auto all = match_delivered(pieces, units.units, SourceOffset(0));
-  EXPECT_EQ(all.resume_at.value(), 40);
-  EXPECT_EQ(all.batches_matched, pieces.size());
+  // Where the route goes on once piece i is in the target.
+  int64_t after_piece(size_t i) const { return repacked.source_ranges[i].second + 1; }
+  ResumeUnits units(SourceOffset from) const {
+    AbortedFilter filter;
+    return resume_units({view(bytes), view(source_bytes(140, 3, "next"))}, filter, from, kLimit, false);
+  }
+};
 
-  auto partial = match_delivered({pieces[0], delivered(other(0), 50)}, units.units, SourceOffset(0));
-  EXPECT_EQ(partial.resume_at.value(), 0);
-  EXPECT_EQ(partial.units_matched, 0u);
+TEST(ResumeMatch, RepackedPiecesAllThereMatchTheBatchWhole) {
+  Oversized o;
+  ASSERT_GE(o.pieces.size(), 4u);
+  auto units = o.units(SourceOffset(100));
+  ASSERT_EQ(units.units.size(), 2u);
+  ASSERT_EQ(units.units[0].sends.size(), o.pieces.size());
+  EXPECT_TRUE(units.units[0].earlier_pieces.empty());
+  ResumeMatcher m(SourceOffset(100));
+  m.push(units.units[0]);
+  m.push(units.units[1]);
+  for (const auto& p : o.pieces) m.offer(p);
+  EXPECT_EQ(m.resume_at().value(), 140);
+  EXPECT_EQ(m.units_matched(), 1u);
+  EXPECT_EQ(m.batches_matched(), o.pieces.size());
+  EXPECT_EQ(m.partial_pieces(), 0u);
+  EXPECT_EQ(*m.target_next(), o.pieces.back().base_offset() + o.pieces.back().last_offset_delta() + 1);
+  auto taken = m.take_matched();
+  ASSERT_EQ(taken.size(), 1u);
+  EXPECT_EQ(taken[0].sends.size(), o.pieces.size());
+}
+
+TEST(ResumeMatch, RepackedBatchPartlyThereResumesAfterItsLastPieceFound) {
+  // Pieces 1 and 2 of the batch reached the target before the crash (another route's batch
+  // between them): resume inside the source batch, right after piece 2, so the route sends
+  // the remaining pieces only and nothing is duplicated.
+  Oversized o;
+  ASSERT_GE(o.pieces.size(), 4u);
+  auto units = o.units(SourceOffset(100));
+  EXPECT_EQ(units.units[0].send_last[1].value() + 1, o.after_piece(1));
+  ResumeMatcher m(SourceOffset(100));
+  for (const auto& u : units.units) m.push(u);
+  m.offer(o.pieces[0]);
+  m.offer(delivered(other(0), 510));
+  m.offer(o.pieces[1]);
+  EXPECT_GT(o.after_piece(1), 100);
+  EXPECT_LT(o.after_piece(1), 140);
+  EXPECT_EQ(m.resume_at().value(), o.after_piece(1));
+  ASSERT_TRUE(m.target_next());
+  EXPECT_EQ(*m.target_next(), o.pieces[1].base_offset() + o.pieces[1].last_offset_delta() + 1);
+  EXPECT_EQ(m.partial_pieces(), 2u);
+  EXPECT_EQ(m.units_matched(), 0u);
+  EXPECT_EQ(m.skipped(), 1u);
+  // Not matched whole: the route counts it when it has sent the remaining pieces.
+  EXPECT_TRUE(m.take_matched().empty());
+
+  // The same through match_delivered: piece 3 missing, piece 4 there: resume after piece 2.
+  std::vector<RecordBatchView> target{o.pieces[0], o.pieces[1], o.pieces[3]};
+  auto r = match_delivered(target, o.units(SourceOffset(100)).units, SourceOffset(100));
+  EXPECT_EQ(r.resume_at.value(), o.after_piece(1));
+  EXPECT_EQ(r.partial_pieces, 2u);
+  EXPECT_EQ(r.units_matched, 0u);
+  EXPECT_EQ(*r.target_next, o.pieces[1].base_offset() + o.pieces[1].last_offset_delta() + 1);
+
+  // Only the first piece: resume after it.
+  auto first = match_delivered({o.pieces[0]}, o.units(SourceOffset(100)).units, SourceOffset(100));
+  EXPECT_EQ(first.resume_at.value(), o.after_piece(0));
+  EXPECT_EQ(first.partial_pieces, 1u);
+}
+
+TEST(ResumeMatch, UnitsFromInsideARepackedBatchLeaveOutItsEarlierPieces) {
+  // A restart from an offset inside the batch (committed after piece 2): its pieces 1-2 were
+  // delivered and committed; only the others are matched (and sent).
+  Oversized o;
+  ASSERT_GE(o.pieces.size(), 4u);
+  SourceOffset from(o.after_piece(1));
+  auto units = o.units(from);
+  ASSERT_EQ(units.units.size(), 2u);
+  const auto& u = units.units[0];
+  EXPECT_EQ(u.first.value(), 100);
+  EXPECT_EQ(u.last.value(), 139);
+  ASSERT_EQ(u.sends.size(), o.pieces.size() - 2);
+  ASSERT_EQ(u.earlier_pieces.size(), 2u);
+  EXPECT_EQ(u.earlier_pieces[1].last.value(), o.after_piece(1) - 1);
+  EXPECT_EQ(u.facts.records, 40) << "the source batch is still counted whole";
+  for (size_t i = 0; i < u.sends.size(); ++i) EXPECT_TRUE(protocol::same_records(u.sends[i], o.pieces[i + 2])) << i;
+  EXPECT_EQ(u.send_last.back().value(), 139);
+
+  // Piece 3 in the target: resume after it.
+  auto partial = match_delivered({o.pieces[2]}, units.units, from);
+  EXPECT_EQ(partial.resume_at.value(), o.after_piece(2));
   EXPECT_EQ(partial.partial_pieces, 1u);
+  // Pieces 1-2 are not expected again: a target holding them before piece 3 still matches.
+  std::vector<RecordBatchView> rest(o.pieces.begin(), o.pieces.end());
+  auto whole = match_delivered(rest, o.units(from).units, from);
+  EXPECT_EQ(whole.resume_at.value(), 140);
+  EXPECT_EQ(whole.units_matched, 1u);
+  EXPECT_EQ(whole.batches_matched, o.pieces.size() - 2);
+  EXPECT_EQ(whole.skipped, 2u);
+
+  // From inside a piece (not a boundary: another limit, another tool): that piece is kept.
+  auto inside = o.units(SourceOffset(o.after_piece(1) + 1));
+  EXPECT_EQ(inside.units[0].sends.size(), o.pieces.size() - 2);
+  // From the batch's last offset: only the last piece.
+  auto at_last = o.units(SourceOffset(139));
+  EXPECT_EQ(at_last.units[0].sends.size(), 1u);
+  // Past the batch: it is left out, as split_record_set leaves it out of a fetch.
+  auto past = o.units(SourceOffset(140));
+  ASSERT_EQ(past.units.size(), 1u);
+  EXPECT_EQ(past.units[0].first.value(), 140);
+}
+
+TEST(ResumeMatch, ForwardedBatchStraddlingTheStartIsKeptWhole) {
+  // The data path forwards a batch as is even when the fetch offset lies inside it.
+  Fixture f;
+  AbortedFilter filter;
+  auto units = resume_units(f.src_views, filter, SourceOffset(104), kMax, false);
+  ASSERT_EQ(units.units.size(), 4u);
+  EXPECT_EQ(units.units[0].first.value(), 103);
+  ASSERT_EQ(units.units[0].sends.size(), 1u);
+  EXPECT_TRUE(units.units[0].earlier_pieces.empty());
+  auto m = match_delivered({delivered(f.src[1], 0)}, units.units, SourceOffset(104));
+  EXPECT_EQ(m.resume_at.value(), 106);
 }
 
 TEST(ResumeMatch, CorruptSourceBatchStopsTheUnits) {
   auto good = source_bytes(0, 2, "g");
   auto bad = BatchBuilder().base_offset(2).add_n(2).corrupt_crc().build();
   AbortedFilter filter;
-  auto units = resume_units({view(good), view(bad), view(source_bytes(4, 2, "h"))}, filter, kMax, false);
+  auto units =
+      resume_units({view(good), view(bad), view(source_bytes(4, 2, "h"))}, filter, SourceOffset(0), kMax, false);
   EXPECT_TRUE(units.stopped);
   EXPECT_EQ(units.units.size(), 1u);
 }
