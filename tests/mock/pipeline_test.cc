@@ -6,11 +6,16 @@
 #include <librdkafka/rdkafka_mock.h>
 
 #include <future>
+#include <map>
+#include <mutex>
 #include <thread>
 
 #include "mock_support.h"
 #include "support/batch_builder.h"
 #include "tiermirror/app/readback.h"
+#include "tiermirror/pipeline/group_offsets.h"
+#include "tiermirror/pipeline/repack.h"
+#include "tiermirror/pipeline/resume.h"
 #include "tiermirror/pipeline/route.h"
 
 namespace tiermirror::test {
@@ -279,6 +284,140 @@ TEST(MockPipeline, CrashWhileAnotherRouteWritesTheSameTargetPartition) {
   EXPECT_EQ(target.size(), sa.size() + sb.size()) << "duplicates or losses";
   auto proof = app::prove_identity(target, {sa, sb});
   EXPECT_TRUE(proof.ok) << proof.detail;
+}
+
+// An oversized source batch the route splits into pieces at an 8 KiB limit.
+Bytes oversized_batch() {
+  BatchBuilder big;
+  for (int i = 0; i < 40; ++i) big.add("key-" + std::to_string(i), std::string(1000, char('a' + i % 26)));
+  return big.build();
+}
+
+/// Records a route counts at each audit tier.
+class TierCounts : public pipeline::RouteObserver {
+ public:
+  void fetched(const TopicPartition&, const pipeline::BatchFacts& b) override {
+    std::lock_guard lk(mu_);
+    source_ += b.records;
+  }
+  void acked(const TopicPartition&, const pipeline::BatchFacts& b, int64_t) override {
+    std::lock_guard lk(mu_);
+    target_ += b.records;
+  }
+  void already_delivered(const TopicPartition&, const pipeline::BatchFacts& s,
+                         const std::vector<pipeline::BatchFacts>& delivered) override {
+    std::lock_guard lk(mu_);
+    source_ += s.records;
+    for (const auto& d : delivered) target_ += d.records;
+  }
+  std::pair<int64_t, int64_t> get() {
+    std::lock_guard lk(mu_);
+    return {source_, target_};
+  }
+
+ private:
+  std::mutex mu_;
+  int64_t source_ = 0, target_ = 0;
+};
+
+// Every record of the source once in the target, in order, and as many batches as expected.
+void expect_exactly_once(const std::string& src, const std::string& dst, size_t target_batches) {
+  auto a = consume_partition(src, "t", 0);
+  auto b = consume_partition(dst, "t", 0);
+  ASSERT_EQ(b.size(), a.size()) << "duplicates or losses";
+  for (size_t i = 0; i < a.size(); ++i) ASSERT_EQ(a[i], b[i]) << "record " << i;
+  EXPECT_EQ(read_all(dst, {"t", 0}).size(), target_batches);
+}
+
+TEST(MockPipeline, CrashBetweenPiecesOfARepackedBatchLeavesNoDuplicates) {
+  app::MockCluster src("src", 1), dst("dst", 1);
+  src.create_topic("t", 1, 1);
+  dst.create_topic("t", 1, 1);
+  plant_batch(src.bootstrap(), {"t", 0}, oversized_batch());
+  plant_batch(src.bootstrap(), {"t", 0}, BatchBuilder().add_n(3).build());
+  auto source = read_all(src.bootstrap(), {"t", 0});
+  ASSERT_EQ(source.size(), 2u);
+  auto pieces = pipeline::repack(source[0], 8 << 10);
+  ASSERT_TRUE(pieces);
+  const size_t n = pieces->batches.size();
+  ASSERT_GE(n, 4u);
+  auto o = options("pieces", "t");
+  o.max_message_bytes = 8 << 10;
+  o.commit_interval = net::Millis(3600000);  // nothing committed before the crash
+  o.inflight_per_partition = 1;              // one piece at a time, 300 ms each
+  rd_kafka_mock_broker_set_rtt(dst.mock(), 1, 300);
+  {
+    Mirror m(src.bootstrap(), dst.bootstrap(), o);
+    ASSERT_TRUE(m.wait_for([](const auto& st) { return !st.empty() && st[0].batches >= 2; }));
+    m.crash();
+  }
+  rd_kafka_mock_broker_set_rtt(dst.mock(), 1, 0);
+  size_t before = read_all(dst.bootstrap(), {"t", 0}).size();
+  ASSERT_GE(before, 2u);
+  ASSERT_LT(before, n) << "the crash must leave the batch partly delivered";
+  auto counts = std::make_shared<TierCounts>();
+  auto o2 = options("pieces", "t");
+  o2.max_message_bytes = 8 << 10;
+  o2.observers.push_back(counts);
+  Mirror m2(src.bootstrap(), dst.bootstrap(), o2);
+  ASSERT_TRUE(m2.caught_up()) << m2.fatal_;
+  expect_exactly_once(src.bootstrap(), dst.bootstrap(), n + 1);
+  EXPECT_EQ(m2.status_of(0).committed_offset, 43);
+  // The source batch is counted once, with all its pieces at the target tier.
+  EXPECT_EQ(counts->get(), std::make_pair(int64_t{43}, int64_t{43}));
+}
+
+TEST(MockPipeline, RestartFromACommitInsideARepackedBatch) {
+  // A commit made between two pieces (then a crash after the next piece): the restart sends
+  // neither the committed pieces nor the delivered one again.
+  app::MockCluster src("src", 1), dst("dst", 1);
+  src.create_topic("t", 1, 1);
+  dst.create_topic("t", 1, 1);
+  plant_batch(src.bootstrap(), {"t", 0}, BatchBuilder().add_n(3).build());
+  plant_batch(src.bootstrap(), {"t", 0}, oversized_batch());
+  plant_batch(src.bootstrap(), {"t", 0}, BatchBuilder().add_n(2).build());
+  auto source = read_all(src.bootstrap(), {"t", 0});
+  ASSERT_EQ(source.size(), 3u);
+  auto pieces = pipeline::repack(source[1], 8 << 10);
+  ASSERT_TRUE(pieces);
+  const size_t n = pieces->batches.size();
+  ASSERT_GE(n, 4u);
+  // The target as the dead process left it: the first batch, pieces 0-2.
+  auto bytes_of = [](const SharedBuffer& b) { return Bytes(b.span().begin(), b.span().end()); };
+  plant_batch(dst.bootstrap(), {"t", 0}, Bytes(source[0].span().begin(), source[0].span().end()));
+  for (size_t i = 0; i < 3; ++i) plant_batch(dst.bootstrap(), {"t", 0}, bytes_of(pieces->batches[i]));
+  auto target = read_all(dst.bootstrap(), {"t", 0});
+  ASSERT_EQ(target.size(), 4u);
+  // Committed after piece 1, with the target offset after it as the hint.
+  int64_t committed = pieces->source_ranges[1].second + 1;
+  int64_t hint = target[2].base_offset() + target[2].last_offset_delta() + 1;
+  {
+    net::IoThread io;
+    ClusterClient c(io, src.bootstrap(), "committer");
+    c.refresh();
+    auto offsets = pipeline::GroupOffsets::create(c.cluster, "tiermirror-inside", net::Millis(10000));
+    using R = std::pair<std::error_code, std::map<TopicPartition, std::error_code>>;
+    auto [ec, per] = net::await<R>([&](auto done) {
+      offsets->commit({{TopicPartition{"t", 0}, {SourceOffset(committed), pipeline::format_resume_hint(hint)}}},
+                      [done](auto e, auto m) { done({e, m}); });
+    });
+    ASSERT_FALSE(ec) << ec.message();
+  }
+  auto counts = std::make_shared<TierCounts>();
+  auto o = options("inside", "t");
+  o.max_message_bytes = 8 << 10;
+  o.observers.push_back(counts);
+  Mirror m(src.bootstrap(), dst.bootstrap(), o);
+  ASSERT_TRUE(m.caught_up()) << m.fatal_;
+  expect_exactly_once(src.bootstrap(), dst.bootstrap(), 1 + n + 1);
+  auto after = read_all(dst.bootstrap(), {"t", 0});
+  for (size_t i = 0; i < n; ++i) {
+    protocol::RecordBatchView piece{BufferSlice(pieces->batches[i])};
+    EXPECT_TRUE(protocol::same_records(after[1 + i], piece)) << "piece " << i;
+  }
+  EXPECT_EQ(m.status_of(0).committed_offset, 45);
+  // The big batch (40 records) and the last one (2) at both tiers; the first was committed.
+  EXPECT_EQ(counts->get(), std::make_pair(int64_t{42}, int64_t{42}));
 }
 
 TEST(MockPipeline, LeaderChangesAndBrokerDownMidStream) {
