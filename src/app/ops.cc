@@ -128,6 +128,7 @@ std::string status_json(const OpsSnapshot& s) {
     j["receive_buffers"] = {{"in_use_bytes", s.receive_buffers->taken_bytes},
                             {"idle_bytes", s.receive_buffers->idle_bytes},
                             {"reused", s.receive_buffers->reused},
+                            {"resized", s.receive_buffers->resized},
                             {"allocated", s.receive_buffers->allocated}};
   j["requests_in_flight"] = {{"source", s.source_in_flight}, {"target", s.target_in_flight}};
   json topics = json::array();
@@ -431,6 +432,7 @@ std::vector<prometheus::MetricFamily> RouteMetrics::scrape(const OpsSnapshot& s)
                               "Responses of 64 KiB and more received into a reused block or a newly allocated one",
                               MetricType::Counter);
     add_sample(blocks, {{"route", route}, {"block", "reused"}}, static_cast<double>(rb.reused));
+    add_sample(blocks, {{"route", route}, {"block", "resized"}}, static_cast<double>(rb.resized));
     add_sample(blocks, {{"route", route}, {"block", "allocated"}}, static_cast<double>(rb.allocated));
     out.push_back(std::move(bytes));
     out.push_back(std::move(blocks));

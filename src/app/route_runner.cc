@@ -68,12 +68,12 @@ net::ClusterOptions cluster_options(const config::ClusterConfig& c, const config
 
 BufferPool::Limits frame_pool_limits(const config::Config& cfg) {
   // The route keeps live fetch responses within total_bytes; a block may be a quarter larger than
-  // its frame, so blocks in use and idle together stay within total_bytes + a quarter. Idle: up
-  // to 64 MiB, or two full fetch responses if those are larger, never more than the budget; what
-  // the next fetches need, received into pages that are already resident.
+  // its frame, so blocks in use and idle together stay within total_bytes + a quarter. Idle blocks
+  // may take all of that: the amount in use swings by hundreds of MiB while the target lags, and a
+  // block freed at the top of one swing comes back as fresh pages (a fault each) in the next. So
+  // the resident size stays at the high-water mark, which the budget bounds anyway.
   const size_t total = cfg.limits.total_bytes;
-  const size_t idle = std::min<size_t>(total, std::max<size_t>(64u << 20, 2 * cfg.limits.fetch_max_bytes));
-  return BufferPool::Limits{idle, total + total / 4};
+  return BufferPool::Limits{total + total / 4, total + total / 4};
 }
 
 RunningRoute start_route(boost::asio::io_context& io, const config::Config& cfg,

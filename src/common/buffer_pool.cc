@@ -1,6 +1,9 @@
 #include "tiermirror/common/buffer_pool.h"
 
+#include <sys/mman.h>
+
 #include <mutex>
+#include <new>
 #include <vector>
 
 namespace tiermirror {
@@ -14,8 +17,23 @@ struct Block {
   size_t capacity = 0;
 };
 
+// Blocks are mappings of their own, so that a block of the wrong size can be resized with
+// mremap: its resident pages move along (page-table entries, no copy) and only growth is fresh.
+uint8_t* map_block(size_t capacity) {
+  void* p = ::mmap(nullptr, capacity, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) throw std::bad_alloc();
+  return static_cast<uint8_t*>(p);
+}
+
+uint8_t* resize_block(const Block& b, size_t capacity) {
+  void* p = ::mremap(b.data, b.capacity, capacity, MREMAP_MAYMOVE);
+  if (p != MAP_FAILED) return static_cast<uint8_t*>(p);
+  ::munmap(b.data, b.capacity);
+  return map_block(capacity);
+}
+
 void free_all(const std::vector<Block>& blocks) {
-  for (const auto& b : blocks) delete[] b.data;
+  for (const auto& b : blocks) ::munmap(b.data, b.capacity);
 }
 
 }  // namespace
@@ -83,33 +101,45 @@ BufferPool::~BufferPool() {
 SharedBuffer BufferPool::take(size_t n, uint8_t** out) {
   if (n < kMinPooled) return SharedBuffer::uninitialized(n, out);
   const size_t most = n + n / 4 + kGranule;  // the largest block worth using for n bytes
-  Block got;
+  Block got, resize;                          // resize: an idle block of another size, remapped
   std::vector<Block> to_free;
   {
     std::lock_guard lock(state_->mu);
     auto& idle = state_->idle;
-    size_t best = idle.size();
+    // Best fit among the blocks that hold n without wasting much; failing that, the block
+    // nearest in size (the largest smaller one, else the smallest larger one) is resized: fetch
+    // responses vary in size, and a fresh block would fault in every page again.
+    size_t best = idle.size(), near = idle.size();
     for (size_t i = 0; i < idle.size(); ++i) {
-      if (idle[i].capacity >= n && idle[i].capacity <= most &&
-          (best == idle.size() || idle[i].capacity < idle[best].capacity))
-        best = i;
+      const size_t c = idle[i].capacity;
+      if (c >= n && c <= most) {
+        if (best == idle.size() || c < idle[best].capacity) best = i;
+      } else if (near == idle.size()) {
+        near = i;
+      } else {
+        const size_t nc = idle[near].capacity;
+        if (c < n ? (nc > n || c > nc) : (nc > n && c < nc)) near = i;
+      }
     }
-    if (best != idle.size()) {
-      got = idle[best];
-      idle.erase(idle.begin() + static_cast<std::ptrdiff_t>(best));
-      state_->stats.idle_bytes -= got.capacity;
+    if (best != idle.size() || near != idle.size()) {
+      const size_t pick = best != idle.size() ? best : near;
+      (best != idle.size() ? got : resize) = idle[pick];
+      state_->stats.idle_bytes -= idle[pick].capacity;
+      idle.erase(idle.begin() + static_cast<std::ptrdiff_t>(pick));
+    }
+    if (got.data) {
       ++state_->stats.reused;
     } else {
       got.capacity = (n + kGranule - 1) / kGranule * kGranule;
       state_->trim(got.capacity, to_free);
-      ++state_->stats.allocated;
+      ++(resize.data ? state_->stats.resized : state_->stats.allocated);
     }
     state_->stats.taken_bytes += got.capacity;
   }
   free_all(to_free);
   if (!got.data) {
     try {
-      got.data = new uint8_t[got.capacity];  // default-initialised: no zeroing pass
+      got.data = resize.data ? resize_block(resize, got.capacity) : map_block(got.capacity);
     } catch (...) {
       std::lock_guard lock(state_->mu);
       state_->stats.taken_bytes -= got.capacity;

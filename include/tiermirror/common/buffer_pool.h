@@ -7,8 +7,11 @@
 //
 // Bounds: blocks taken and idle blocks together stay within `max_total` (idle ones are freed
 // first when a new block would exceed it), and at most `max_idle` bytes wait idle. A block
-// serves a request only if it is at most a quarter (+ 64 KiB) larger, so a large idle block is
-// never pinned by a small frame. Requests below kMinPooled go to the allocator directly.
+// serves a request as it is only if it is at most a quarter (+ 64 KiB) larger, so a large idle
+// block is never pinned by a small frame; otherwise the idle block nearest in size is resized
+// (mremap: its resident pages move along, only growth is fresh memory), since response sizes
+// vary and a fresh block costs a fault per page. Requests below kMinPooled go to the
+// allocator directly.
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -28,8 +31,9 @@ class BufferPool {
   struct Stats {
     size_t idle_bytes = 0;   // capacity of the blocks waiting for reuse
     size_t taken_bytes = 0;  // capacity of the blocks handed out and not yet released
-    uint64_t reused = 0;     // requests served from an idle block
-    uint64_t allocated = 0;  // requests that allocated a new block (pooled sizes only)
+    uint64_t reused = 0;     // requests served from an idle block as it was
+    uint64_t resized = 0;    // requests served from an idle block of another size, remapped
+    uint64_t allocated = 0;  // requests that mapped a new block (pooled sizes only)
   };
 
   explicit BufferPool(Limits limits);

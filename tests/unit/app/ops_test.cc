@@ -53,7 +53,7 @@ OpsSnapshot snapshot() {
   s.route.partitions = {a, b, c};
   s.source_in_flight = 2;
   s.target_in_flight = 3;
-  s.receive_buffers = BufferPool::Stats{4096, 8192, 7, 2};
+  s.receive_buffers = BufferPool::Stats{4096, 8192, 7, 3, 2};
   return s;
 }
 
@@ -209,6 +209,8 @@ TEST(Ops, MetricsHaveEveryFamily) {
   EXPECT_NE(text.find("tiermirror_receive_buffer_bytes{route=\"r1\",state=\"in_use\"} 8192"), std::string::npos);
   EXPECT_NE(text.find("tiermirror_receive_buffer_bytes{route=\"r1\",state=\"idle\"} 4096"), std::string::npos);
   EXPECT_NE(text.find("tiermirror_receive_buffers_total{route=\"r1\",block=\"reused\"} 7"), std::string::npos);
+  EXPECT_NE(text.find("tiermirror_receive_buffers_total{route=\"r1\",block=\"resized\"} 3"), std::string::npos);
+  EXPECT_NE(text.find("tiermirror_receive_buffers_total{route=\"r1\",block=\"allocated\"} 2"), std::string::npos);
   EXPECT_NE(text.find("tiermirror_replication_latency_seconds_bucket{route=\"r1\",le=\"1\"} 1"), std::string::npos)
       << text;
   EXPECT_NE(text.find("tiermirror_syncer_identity_verdicts_total{route=\"r1\",verdict=\"warning\"} 1"),

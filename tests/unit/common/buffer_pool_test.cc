@@ -51,9 +51,59 @@ TEST(BufferPool, ABlockMuchLargerThanTheFrameIsNotPinnedByIt) {
   pool.take(16 * MiB, &big);  // released at once
   uint8_t* small = nullptr;
   auto b = pool.take(MiB, &small);
-  EXPECT_NE(small, big);
-  EXPECT_EQ(pool.stats().reused, 0u);
-  EXPECT_EQ(pool.stats().idle_bytes, 16 * MiB);  // still there for a large frame
+  EXPECT_EQ(b.size(), MiB);
+  auto s = pool.stats();
+  EXPECT_EQ(s.reused, 0u);
+  EXPECT_EQ(s.resized, 1u);  // shrunk to the frame: its tail given back, not held by a 1 MiB frame
+  EXPECT_EQ(s.taken_bytes, MiB);
+  EXPECT_EQ(s.idle_bytes, 0u);
+}
+
+TEST(BufferPool, AnIdleBlockOfAnotherSizeIsResizedKeepingItsPages) {
+  BufferPool pool(limits(32 * MiB, 64 * MiB));
+  uint8_t* first = nullptr;
+  {
+    auto a = pool.take(MiB, &first);
+    std::memset(first, 0x5a, MiB);
+  }
+  uint8_t* grown = nullptr;
+  auto b = pool.take(4 * MiB, &grown);
+  auto s = pool.stats();
+  EXPECT_EQ(s.allocated, 1u);  // only the first block was mapped anew
+  EXPECT_EQ(s.resized, 1u);
+  EXPECT_EQ(s.taken_bytes, 4 * MiB);
+  EXPECT_EQ(s.idle_bytes, 0u);
+  // The same pages (mremap moves them along): what the first frame left is still there.
+  for (size_t i = 0; i < MiB; i += 4096) ASSERT_EQ(grown[i], 0x5a) << i;
+  std::memset(grown, 1, 4 * MiB);  // and all of it is writable
+}
+
+TEST(BufferPool, ResizingPrefersTheLargestSmallerBlock) {
+  BufferPool pool(limits(64 * MiB, 128 * MiB));
+  uint8_t *p1 = nullptr, *p2 = nullptr, *p3 = nullptr;
+  {
+    auto a = pool.take(MiB, &p1);
+    auto b = pool.take(3 * MiB, &p2);
+    auto c = pool.take(20 * MiB, &p3);
+    std::memset(p1, 1, MiB);
+    std::memset(p2, 2, 3 * MiB);
+    std::memset(p3, 3, 20 * MiB);
+  }
+  uint8_t* got = nullptr;
+  auto x = pool.take(8 * MiB, &got);  // none fits as is: the 3 MiB block grows
+  EXPECT_EQ(got[0], 2);
+  EXPECT_EQ(pool.stats().idle_bytes, 21 * MiB);
+  uint8_t* got2 = nullptr;
+  auto y = pool.take(10 * MiB, &got2);  // the 1 MiB block is the only smaller one left
+  EXPECT_EQ(got2[0], 1);
+  uint8_t* got3 = nullptr;
+  auto z = pool.take(12 * MiB, &got3);  // only a larger one is left: it shrinks
+  EXPECT_EQ(got3[0], 3);
+  auto s = pool.stats();
+  EXPECT_EQ(s.resized, 3u);
+  EXPECT_EQ(s.allocated, 3u);
+  EXPECT_EQ(s.idle_bytes, 0u);
+  EXPECT_EQ(s.taken_bytes, 30 * MiB);
 }
 
 TEST(BufferPool, BestFitPicksTheSmallestBlockThatHolds) {
@@ -96,16 +146,20 @@ TEST(BufferPool, ABlockLargerThanTheIdleLimitIsFreedOnRelease) {
 TEST(BufferPool, TakenAndIdleStayWithinTheTotalIdleGoesFirst) {
   BufferPool pool(limits(8 * MiB, 4 * MiB));
   uint8_t* p = nullptr;
-  pool.take(2 * MiB, &p);  // idle: 2 MiB
-  auto held = pool.take(MiB, &p);  // too small for the idle block: 1 + 2 <= 4 keeps it
-  EXPECT_EQ(pool.stats().idle_bytes, 2 * MiB);
-  auto more = pool.take(MiB + 512 * 1024, &p);  // 1 + 1.5 + 2 > 4: the idle block goes
+  {
+    auto a = pool.take(MiB, &p);
+    auto b = pool.take(2 * MiB, &p);
+  }
+  EXPECT_EQ(pool.stats().idle_bytes, 3 * MiB);
+  // The 2 MiB block grows to 3.5 MiB; with the 1 MiB one that would be 4.5 > 4: the idle one goes.
+  auto held = pool.take(3 * MiB + 512 * 1024, &p);
   auto s = pool.stats();
+  EXPECT_EQ(s.resized, 1u);
   EXPECT_EQ(s.idle_bytes, 0u);
-  EXPECT_EQ(s.taken_bytes, MiB + MiB + 512 * 1024);
+  EXPECT_EQ(s.taken_bytes, 3 * MiB + 512 * 1024);
   // Taken blocks are never refused: the route's budget, not the pool, limits what is live.
   auto over = pool.take(4 * MiB, &p);
-  EXPECT_EQ(pool.stats().taken_bytes, 6 * MiB + 512 * 1024);
+  EXPECT_EQ(pool.stats().taken_bytes, 7 * MiB + 512 * 1024);
 }
 
 TEST(BufferPool, SetLimitsTrimsIdleBlocks) {
@@ -152,7 +206,7 @@ TEST(BufferPool, ReleasesFromManyThreadsKeepTheAccountsRight) {
   for (auto& th : threads) th.join();
   auto s = pool.stats();
   EXPECT_EQ(s.taken_bytes, 0u);
-  EXPECT_EQ(s.reused + s.allocated, 128u);
+  EXPECT_EQ(s.reused + s.resized + s.allocated, 128u);
 }
 
 }  // namespace
