@@ -8,6 +8,7 @@
 //   count NAME            prints "COUNT NAME <sum of high watermarks of bench on NAME>"
 //   reset NAME            replaces target NAME by a new, empty cluster; prints "RESET NAME <bootstrap>"
 //   quit                  (or EOF on stdin, SIGTERM, SIGINT) stop
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <random>
@@ -68,12 +69,144 @@ void set_conf(rd_kafka_conf_t* conf, const char* key, const std::string& value) 
     throw std::runtime_error(std::string("librdkafka config ") + key + ": " + err);
 }
 
-/// Producer `index` of `producers` writes its share of `total` keyed JSON-like events (values 200-500
-/// bytes: a few fields and random letters, like app::produce_traffic) round-robin over the partitions
-/// it owns, with large batches (batch.num.messages, batch.size 1 MB, linger 500 ms): every partition
-/// gets the same volume, which keeps each under the mock's 5 MiB-per-partition retention.
-void preload(const std::string& bootstrap, const std::string& codec, int batch_records, int partitions, int index,
-             int producers, int64_t total) {
+/// Values of the preload. `events` (the default) are clickstream events as web shops log them: a
+/// timestamp, event type, user and session ids, page, and a varying set of optional fields (user
+/// agent, referrer, geo, A/B assignments, cart, search query, item ids, tags) drawn from realistic
+/// vocabularies, 200-500 bytes. They compress like real JSON events (several times with lz4, more
+/// with zstd), which is what decides both mirrors' CPU per GB. `letters` are the first benchmark's
+/// values: a few fields and a random-letter filler that neither codec compresses much; the worst
+/// case for the identity path's ratio, since its CPU follows the compressed bytes.
+enum class Values { events, letters };
+
+class EventMaker {
+ public:
+  explicit EventMaker(uint64_t seed) : rng_(seed), pool_(1 << 20, 'a') {
+    for (auto& c : pool_) c = static_cast<char>('a' + rng_() % 26);
+  }
+
+  /// Event `seq` of user `user` into `out`, its length drawn uniformly from [200, 500].
+  void make(Values kind, int64_t seq, uint64_t user, std::string& out) {
+    const size_t target = 200 + rng_() % 301;
+    out = "{\"seq\":" + std::to_string(seq) + ",\"user\":\"user-" + std::to_string(user) + "\"";
+    if (kind == Values::letters) {
+      static const char* kPages[] = {"/home", "/search", "/cart", "/checkout", "/item", "/account"};
+      out += ",\"page\":\"" + std::string(kPages[rng_() % 6]) + "\",\"ms\":" + std::to_string(rng_() % 5000) +
+             ",\"ua\":\"";
+      size_t fill = target > out.size() + 2 ? target - out.size() - 2 : 0;
+      out.append(pool_, rng_() % (pool_.size() - 512), fill);
+      out += "\"}";
+      return;
+    }
+    static const char* kEvents[] = {"page_view", "page_view", "page_view", "click",  "click",   "search",
+                                    "add_to_cart", "scroll", "checkout", "login", "video_play"};
+    static const char* kCategories[] = {"shoes", "books", "garden", "toys", "kitchen", "electronics", "sports"};
+    // Timestamps advance ~2 ms per event from 2026-11-25T00:00:00Z, as a producer's would.
+    ms_ += 1 + rng_() % 3;
+    char ts[40];
+    std::snprintf(ts, sizeof ts, "2026-11-25T%02lld:%02lld:%02lld.%03lldZ", (ms_ / 3600000) % 24,
+                  (ms_ / 60000) % 60, (ms_ / 1000) % 60, ms_ % 1000);
+    char session[24];
+    std::snprintf(session, sizeof session, "%016llx",
+                  static_cast<unsigned long long>((user * 0x9E3779B97F4A7C15ull) ^ (ms_ / 1800000)));
+    out += ",\"ts\":\"" + std::string(ts) + "\",\"event\":\"" + kEvents[rng_() % 11] + "\",\"session\":\"" + session +
+           "\",\"page\":\"";
+    switch (rng_() % 5) {
+      case 0: out += "/item/" + std::to_string(10000 + rng_() % 90000); break;
+      case 1: out += "/category/" + std::string(kCategories[rng_() % 7]); break;
+      case 2: out += "/search"; break;
+      case 3: out += "/cart"; break;
+      default: out += "/home"; break;
+    }
+    out += "\"";
+    // Optional fields in a random order, each taken while it keeps the event within the target
+    // length; short events are filled up with tags.
+    size_t order[kOptional];
+    for (size_t i = 0; i < kOptional; ++i) order[i] = i;
+    std::shuffle(order, order + kOptional, rng_);
+    std::string field;
+    for (size_t i : order) {
+      optional_field(i, field);
+      if (out.size() + field.size() + 1 <= target) out += field;
+    }
+    static const char* kTags[] = {"new", "sale", "promo", "returning", "mobile-app", "newsletter", "gift", "vip"};
+    // Each tag costs its quotes and a ',' (or the 9 bytes of ,"tags":[ for the first); the closing
+    // "]}" must still fit, so events end within a few bytes of the target.
+    bool tagged = false;
+    for (;;) {
+      std::string_view tag = kTags[rng_() % 8];
+      const size_t cost = (tagged ? 1 : 9) + 2 + 2;
+      if (out.size() + cost + tag.size() > target) tag = kTags[0];
+      if (out.size() + cost + tag.size() > target) break;
+      out += tagged ? "," : ",\"tags\":[";
+      out += '"';
+      out += tag;
+      out += '"';
+      tagged = true;
+    }
+    if (tagged) out += ']';
+    out += '}';
+  }
+
+ private:
+  static constexpr size_t kOptional = 8;
+
+  void optional_field(size_t which, std::string& f) {
+    static const char* kAgents[] = {
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 "
+        "Mobile/15E148 Safari/604.1",
+        "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 "
+        "Safari/605.1.15",
+        "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile "
+        "Safari/537.36",
+        "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0",
+        "shop-app/7.4.2 (Android 13; Samsung SM-S911B)"};
+    static const char* kReferrers[] = {"https://www.google.com/", "https://www.bing.com/", "https://t.co/",
+                                       "https://www.facebook.com/", "https://news.example.org/deals", ""};
+    static const char* kCountries[] = {"DE", "FR", "US", "GB", "NL", "ES", "IT", "PL", "SE", "BR", "JP", "IN"};
+    static const char* kDevices[] = {"desktop", "mobile", "tablet"};
+    static const char* kWords[] = {"running", "shoes", "red", "kids", "lamp", "wireless", "garden", "chair",
+                                   "coffee", "mug", "gift", "set", "winter", "jacket", "usb-c", "cable"};
+    switch (which) {
+      case 0: f = ",\"ua\":\"" + std::string(kAgents[rng_() % 6]) + "\""; break;
+      case 1: f = ",\"referrer\":\"" + std::string(kReferrers[rng_() % 6]) + "\""; break;
+      case 2:
+        f = ",\"geo\":{\"country\":\"" + std::string(kCountries[rng_() % 12]) + "\",\"device\":\"" +
+            kDevices[rng_() % 3] + "\"}";
+        break;
+      case 3: f = ",\"latency_ms\":" + std::to_string(5 + rng_() % 900); break;
+      case 4:
+        f = ",\"ab\":{\"checkout\":\"" + std::string(rng_() % 2 ? "v2" : "control") + "\",\"reco\":\"" +
+            std::string(1, static_cast<char>('a' + rng_() % 3)) + "\"}";
+        break;
+      case 5:
+        f = ",\"cart\":{\"items\":" + std::to_string(1 + rng_() % 9) +
+            ",\"value_cents\":" + std::to_string(199 + rng_() % 50000) + ",\"currency\":\"EUR\"}";
+        break;
+      case 6:
+        f = ",\"query\":\"" + std::string(kWords[rng_() % 16]) + " " + kWords[rng_() % 16] + "\",\"results\":" +
+            std::to_string(rng_() % 400);
+        break;
+      default: {
+        f = ",\"items\":[";
+        for (int n = 1 + static_cast<int>(rng_() % 5), i = 0; i < n; ++i)
+          f += (i ? "," : "") + std::to_string(10000 + rng_() % 90000);
+        f += "]";
+      }
+    }
+  }
+
+  std::mt19937_64 rng_;
+  std::string pool_;
+  long long ms_ = 0;
+};
+
+/// Producer `index` of `producers` writes its share of `total` keyed events (see Values) round-robin
+/// over the partitions it owns, with large batches (batch.num.messages, batch.size 1 MB, linger
+/// 500 ms): every partition gets the same volume, which keeps each under the mock's
+/// 5 MiB-per-partition retention.
+void preload(const std::string& bootstrap, const std::string& codec, Values values, int batch_records, int partitions,
+             int index, int producers, int64_t total) {
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   set_conf(conf, "bootstrap.servers", bootstrap);
   set_conf(conf, "compression.codec", codec);
@@ -90,10 +223,8 @@ void preload(const std::string& bootstrap, const std::string& codec, int batch_r
   char err[512];
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
   if (!rk) throw std::runtime_error(std::string("rd_kafka_new: ") + err);
-  std::mt19937_64 rng(1000 + static_cast<uint64_t>(index));
-  std::string pool(1 << 20, 'a');
-  for (auto& c : pool) c = static_cast<char>('a' + rng() % 26);
-  static const char* kPages[] = {"/home", "/search", "/cart", "/checkout", "/item", "/account"};
+  EventMaker events(1000 + static_cast<uint64_t>(index));
+  std::mt19937_64 rng(2000 + static_cast<uint64_t>(index));
   std::vector<int> mine;
   for (int p = index; p < partitions; p += producers) mine.push_back(p);
   if (mine.empty()) mine.push_back(index % partitions);
@@ -101,14 +232,9 @@ void preload(const std::string& bootstrap, const std::string& codec, int batch_r
   const char* hname = "source";
   std::string key, value;
   for (int64_t i = 0; i < n; ++i) {
-    key = "user-" + std::to_string(rng() % 100000);
-    value = "{\"seq\":" + std::to_string(i) + ",\"user\":\"" + key + "\",\"page\":\"";
-    value += kPages[rng() % 6];
-    value += "\",\"ms\":" + std::to_string(rng() % 5000) + ",\"ua\":\"";
-    size_t target = 200 + rng() % 301;
-    size_t fill = target > value.size() + 2 ? target - value.size() - 2 : 0;
-    value.append(pool, rng() % (pool.size() - 512), fill);
-    value += "\"}";
+    const uint64_t user = rng() % 100000;
+    key = "user-" + std::to_string(user);
+    events.make(values, i, user, value);
     int32_t partition = mine[static_cast<size_t>(i) % mine.size()];
     rd_kafka_resp_err_t e;
     for (;;) {
@@ -139,6 +265,10 @@ int main(int argc, char** argv) {
   app.add_option("--partitions", partitions, "Partitions of topic bench (default: 1 per 4.5 MB uncompressed, at least 8)");
   app.add_option("--brokers", brokers, "Brokers per cluster (default 1)");
   app.add_option("--codec", codec, "Producer codec: none, gzip, snappy, lz4, zstd (default zstd)");
+  Values values = Values::events;
+  app.add_option("--values", values, "Record values: events (realistic clickstream JSON, default) or letters")
+      ->transform(CLI::CheckedTransformer(std::map<std::string, Values>{{"events", Values::events},
+                                                                         {"letters", Values::letters}}));
   app.add_option("--batch-records", batch_records, "Producer batch.num.messages (default 5000)");
   app.add_option("--producers", producers, "Parallel producer threads for the preload (default 2)");
   app.add_option("--targets", targets, "Names of the target clusters (default a b c mem)");
@@ -176,7 +306,7 @@ int main(int argc, char** argv) {
     for (int i = 0; i < producers; ++i) {
       threads.emplace_back([&, i] {
         try {
-          preload(source.bootstrap(), codec, batch_records, partitions, i, producers, total_records);
+          preload(source.bootstrap(), codec, values, batch_records, partitions, i, producers, total_records);
         } catch (const std::exception& e) {
           errors[static_cast<size_t>(i)] = e.what();
         }
@@ -197,6 +327,7 @@ int main(int argc, char** argv) {
                             {"partitions", partitions},
                             {"brokers", brokers},
                             {"codec", codec},
+                            {"values", values == Values::events ? "events" : "letters"},
                             {"records", held.records},
                             {"batches", held.batches},
                             {"compressed_bytes", held.compressed},

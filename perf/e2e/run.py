@@ -128,6 +128,9 @@ def main():
     ap.add_argument("--build-dir", default=os.path.join(REPO, "build", "perf"))
     ap.add_argument("--bytes", type=float, default=1e9, help="uncompressed volume (default 1e9)")
     ap.add_argument("--codec", default="zstd")
+    ap.add_argument("--values", default="events", choices=("events", "letters"),
+                    help="record values: realistic clickstream JSON events (default) or the random-letter filler "
+                         "that barely compresses (the identity path's worst case)")
     ap.add_argument("--partitions", type=int, default=0, help="default: 1 per 4.5 MB (mock keeps 5 MiB/partition)")
     ap.add_argument("--brokers", type=int, default=1)
     ap.add_argument("--batch-records", type=int, default=5000)
@@ -140,7 +143,14 @@ def main():
     ap.add_argument("--no-memory-run", action="store_true")
     ap.add_argument("--out-dir", default=os.path.join(REPO, "perf", "results"))
     ap.add_argument("--name", default=None, help="results file name (default: UTC date and time)")
+    ap.add_argument("--replot", metavar="RESULT.json", help="only draw the PNG chart of an earlier result")
     a = ap.parse_args()
+    if a.replot:
+        res = json.load(open(a.replot))
+        png = os.path.splitext(a.replot)[0] + ".png"
+        chart(res, png, tempfile.mkdtemp(prefix="tiermirror-e2e-"))
+        print(f"[e2e] wrote {png}")
+        return 0
 
     b = a.build_dir
     tm, clusters_bin, classic = (os.path.join(b, "tiermirror"), os.path.join(b, "perf", "tiermirror_perf_clusters"),
@@ -153,9 +163,10 @@ def main():
     name = a.name or datetime.datetime.utcnow().strftime("%Y-%m-%d-%H%M%S")
     t_start = time.monotonic()
 
-    print(f"[e2e] preloading {a.bytes / 1e6:.0f} MB ({a.codec}) into the source ...", flush=True)
+    print(f"[e2e] preloading {a.bytes / 1e6:.0f} MB ({a.codec}, {a.values}) into the source ...", flush=True)
     t0 = time.monotonic()
-    cl = Clusters(clusters_bin, ["--bytes", str(a.bytes), "--codec", a.codec, "--partitions", str(a.partitions),
+    cl = Clusters(clusters_bin, ["--bytes", str(a.bytes), "--codec", a.codec, "--values", a.values,
+                                 "--partitions", str(a.partitions),
                                  "--brokers", str(a.brokers), "--batch-records", str(a.batch_records)],
                   os.path.join(work, "clusters.log"))
     info = cl.info
@@ -263,7 +274,7 @@ def main():
     result = {"name": name, "date_utc": datetime.datetime.utcnow().isoformat(timespec="seconds") + "Z",
               "machine": {"cpus": os.cpu_count(), "uname": " ".join(os.uname())},
               "data": {k: info[k] for k in ("records", "batches", "compressed_bytes", "uncompressed_bytes",
-                                            "partitions", "brokers", "codec")},
+                                            "partitions", "brokers", "codec", "values")},
               "preload_s": preload_s, "repeat": a.repeat, "contenders": contenders, "memory": memory,
               "total_s": time.monotonic() - t_start, "work_dir": work}
     base_path = os.path.join(a.out_dir, name)
@@ -292,7 +303,8 @@ def markdown(res):
     d = res["data"]
     lines = [f"# tiermirror e2e benchmark {res['name']}", "",
              f"{d['records']} records, {d['uncompressed_bytes'] / 1e6:.1f} MB uncompressed, "
-             f"{d['compressed_bytes'] / 1e6:.1f} MB compressed ({d['codec']}, {d['batches']} batches), "
+             f"{d['compressed_bytes'] / 1e6:.1f} MB compressed ({d['codec']}, {d['batches']} batches; values: "
+             f"{d.get('values', 'letters')}), "
              f"{d['partitions']} partitions, {d['brokers']} broker(s) per cluster; {res['machine']['cpus']} CPUs. "
              f"Contenders run one after the other on the same data, {res.get('repeat', 1)} round(s) of a, b, c, "
              f"each into fresh targets; brokers in a separate process. Each number is the median over the rounds.", "",
