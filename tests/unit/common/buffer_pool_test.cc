@@ -183,7 +183,7 @@ TEST(BufferPool, BuffersMayOutliveThePool) {
     std::memset(p, 7, MiB);
   }
   EXPECT_EQ(kept.span()[MiB - 1], 7);
-  kept = SharedBuffer();  // freed, not returned (the sanitizer job checks for leaks)
+  kept = SharedBuffer();  // unmapped, not returned to the closed pool
 }
 
 TEST(BufferPool, ReleasesFromManyThreadsKeepTheAccountsRight) {
