@@ -132,4 +132,32 @@ Result<RepackResult> repack(const RecordBatchView& in, size_t max_batch_bytes, c
   return result;
 }
 
+RepackedPieces repacked_pieces(const View& in, const RepackResult& r, SourceOffset from) {
+  RepackedPieces out;
+  out.source = BatchFacts{SourceOffset(in.base_offset()), in.last_offset(), 0, in.size(), -1, -1};
+  std::vector<View> views;
+  for (const auto& piece : r.batches) {
+    views.emplace_back(BufferSlice(piece));
+    out.source.records += views.back().records_count();
+    if (out.source.base_timestamp < 0) out.source.base_timestamp = views.back().base_timestamp();
+    out.source.max_timestamp = std::max(out.source.max_timestamp, views.back().max_timestamp());
+  }
+  if (!in.is_legacy()) {
+    out.source.records = in.records_count();
+    out.source.base_timestamp = in.base_timestamp();
+    out.source.max_timestamp = in.max_timestamp();
+  }
+  for (size_t i = 0; i < views.size(); ++i) {
+    SourceOffset first(r.source_ranges[i].first);
+    SourceOffset last = i + 1 == views.size() ? in.last_offset() : SourceOffset(r.source_ranges[i].second);
+    if (last < from) {
+      out.earlier.push_back(BatchFacts{first, last, views[i].records_count(), views[i].size(),
+                                       out.source.base_timestamp, out.source.max_timestamp});
+    } else {
+      out.send.push_back({first, last, views[i]});
+    }
+  }
+  return out;
+}
+
 }  // namespace tiermirror::pipeline

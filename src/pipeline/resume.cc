@@ -71,33 +71,18 @@ ResumeUnits resume_units(const std::vector<protocol::RecordBatchView>& batches, 
       return out;
     }
     u.repacked = true;
-    // The same facts as Route::on_fetch_partition reports for the fetched tier.
-    u.facts = BatchFacts{u.first, u.last, 0, b.size(), -1, -1};
-    std::vector<protocol::RecordBatchView> pieces;
-    for (const auto& piece : repacked->batches) {
-      protocol::RecordBatchView v{BufferSlice(piece)};
-      u.facts.records += v.records_count();
-      if (u.facts.base_timestamp < 0) u.facts.base_timestamp = v.base_timestamp();
-      u.facts.max_timestamp = std::max(u.facts.max_timestamp, v.max_timestamp());
-      pieces.push_back(v);
+    if (repacked->batches.empty()) {  // all records compacted away: the data path sends nothing
+      u.facts = BatchFacts{u.first, u.last, 0, b.size(), -1, -1};
+      out.units.push_back(std::move(u));
+      continue;
     }
-    if (!b.is_legacy()) {
-      u.facts.records = b.records_count();
-      u.facts.base_timestamp = b.base_timestamp();
-      u.facts.max_timestamp = b.max_timestamp();
-    }
-    const auto& ranges = repacked->source_ranges;
-    for (size_t i = 0; i < pieces.size(); ++i) {
-      // As Route::on_fetch_partition: the last piece also accounts for what compaction removed
-      // at the end; pieces wholly below `from` were delivered before and are not sent again.
-      SourceOffset last = i + 1 == pieces.size() ? u.last : SourceOffset(ranges[i].second);
-      if (last < from) {
-        u.earlier_pieces.push_back(BatchFacts{SourceOffset(ranges[i].first), last, pieces[i].records_count(),
-                                              pieces[i].size(), u.facts.base_timestamp, u.facts.max_timestamp});
-        continue;
-      }
-      u.sends.push_back(pieces[i]);
-      u.send_last.push_back(last);
+    // The same pieces and facts as Route::on_fetch_partition queues when it fetches from `from`.
+    auto pieces = repacked_pieces(b, *repacked, from);
+    u.facts = pieces.source;
+    u.earlier_pieces = std::move(pieces.earlier);
+    for (const auto& piece : pieces.send) {
+      u.sends.push_back(piece.view);
+      u.send_last.push_back(piece.last);
     }
     out.units.push_back(std::move(u));
   }

@@ -557,55 +557,30 @@ void Route::on_fetch_partition(Partition& p, const protocol::FetchResponse::Part
         track(q);
         p.queue.push(std::move(q));
       } else {
-        const auto& ranges = repacked->source_ranges;
-        const size_t n = repacked->batches.size();
-        // Legacy message sets have no batch header to count from: their pieces tell.
-        BatchFacts facts{q.first, b.last_offset(), 0, b.size(), -1, -1};
-        for (const auto& piece : repacked->batches) {
-          protocol::RecordBatchView v{BufferSlice(piece)};
-          facts.records += v.records_count();
-          if (facts.base_timestamp < 0) facts.base_timestamp = v.base_timestamp();
-          facts.max_timestamp = std::max(facts.max_timestamp, v.max_timestamp());
-        }
-        if (!b.is_legacy()) {
-          facts.records = b.records_count();
-          facts.base_timestamp = b.base_timestamp();
-          facts.max_timestamp = b.max_timestamp();
-        }
         // The fetch position can lie inside this batch: exactly-once resume found its first
         // pieces in the target, or a commit fell between its pieces before a restart. The
         // repack is deterministic (same input, codec, limit), so the pieces wholly below the
-        // position are those delivered: send only the rest. The last piece ends at
-        // b.last_offset() >= next_fetch, so at least it remains.
-        std::vector<BatchFacts> earlier;
-        for (size_t i = 0; i < n; ++i) {
-          // Each piece accounts for the source offsets of its records; the last one also
-          // for whatever compaction removed at the end of the source batch.
-          SourceOffset first(ranges[i].first);
-          SourceOffset last = i + 1 == n ? b.last_offset() : SourceOffset(ranges[i].second);
-          protocol::RecordBatchView piece(BufferSlice(repacked->batches[i]));
-          if (last < p.next_fetch) {
-            earlier.push_back(BatchFacts{first, last, piece.records_count(), piece.size(), facts.base_timestamp,
-                                         facts.max_timestamp});
-            continue;
-          }
-          if (first < p.next_fetch)  // not on a piece boundary (another limit or tool): never skip
+        // position are those delivered: send only the rest.
+        auto pieces = repacked_pieces(b, *repacked, p.next_fetch);
+        for (size_t i = 0; i < pieces.send.size(); ++i) {
+          const auto& piece = pieces.send[i];
+          if (piece.first < p.next_fetch)  // not on a piece boundary (another limit or tool): never skip
             TM_WARN(kLog, "fetch offset inside a repacked piece; the piece is sent whole (its records below the "
                           "offset are sent again)",
                     {{"partition", p.tp.str()}, {"fetch_offset", p.next_fetch.value()},
-                     {"piece_first_offset", first.value()}});
+                     {"piece_first_offset", piece.first.value()}});
           QueuedBatch r;
           r.id = next_batch_id_++;
-          r.first = first;
-          r.last = last;
-          r.batch = piece;
-          r.bytes = repacked->batches[i].size();
-          r.records = r.batch.records_count();
-          r.base_timestamp = facts.base_timestamp;
-          r.max_timestamp = facts.max_timestamp;
-          if (i + 1 == n) {  // counted when the last piece is released, with the pieces not sent again
-            r.source = facts;
-            r.earlier_pieces = std::move(earlier);
+          r.first = piece.first;
+          r.last = piece.last;
+          r.batch = piece.view;
+          r.bytes = piece.view.size();
+          r.records = piece.view.records_count();
+          r.base_timestamp = pieces.source.base_timestamp;
+          r.max_timestamp = pieces.source.max_timestamp;
+          if (i + 1 == pieces.send.size()) {  // counted when the last piece is released, with those not sent again
+            r.source = pieces.source;
+            r.earlier_pieces = std::move(pieces.earlier);
           }
           track(r);
           p.queue.push(std::move(r));

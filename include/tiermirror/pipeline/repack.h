@@ -21,6 +21,7 @@
 #include "tiermirror/common/buffer.h"
 #include "tiermirror/common/result.h"
 #include "tiermirror/pipeline/records.h"
+#include "tiermirror/pipeline/route_observer.h"
 #include "tiermirror/protocol/record_batch.h"
 
 namespace tiermirror::pipeline {
@@ -68,5 +69,23 @@ std::optional<RepackReason> needs_repack(const protocol::RecordBatchView& in, si
 /// crc_mismatch, truncated, and the parse/decompression errors of parse_records.
 Result<RepackResult> repack(const protocol::RecordBatchView& in, size_t max_batch_bytes,
                             const RepackOptions& opts = {});
+
+/// A repacked batch as the route queues it, fetched from `from` (which may lie inside it after a
+/// restart). Route::on_fetch_partition and exactly-once resume both use it, so that what resume
+/// expects in the target is exactly what the data path sends.
+struct RepackedPieces {
+  struct Piece {
+    SourceOffset first{0}, last{0};  // the source offsets it accounts for (QueuedBatch::first/last)
+    protocol::RecordBatchView view;
+  };
+  BatchFacts source;                  // the source batch as the fetched tier counts it
+  std::vector<BatchFacts> earlier;    // pieces wholly below `from`: delivered before, not sent again
+  std::vector<Piece> send;            // the others, in order (the last piece always among them)
+};
+/// `r` must be repack(in, ...)'s non-empty result and `from` <= in.last_offset(). Each piece
+/// accounts for the source offsets of its records, the last one also for what compaction
+/// removed at the end of the batch; legacy message sets have no batch header, so their facts
+/// come from the pieces.
+RepackedPieces repacked_pieces(const protocol::RecordBatchView& in, const RepackResult& r, SourceOffset from);
 
 }  // namespace tiermirror::pipeline
