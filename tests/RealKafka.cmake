@@ -1,7 +1,8 @@
 # The real tier: every test of real_tests runs once per Apache Kafka version, against clusters a
 # ctest fixture starts from Kafka's jars on Maven Central (scripts/kafka fixture-up: a 1-broker
 # source and a 3-broker target, every listener kind) and stops afterwards (fixture-down).
-# Versions run one after the other: a version's clusters start only after the previous
+# The tests of one version run one at a time (some restart brokers); unit and mock tests run
+# beside them. Versions run one after the other: a version's clusters start only after the previous
 # version's were stopped, so at most four brokers share the machine.
 #
 # When Java, Maven or the jars are missing the fixture records why and every real test reports
@@ -31,6 +32,7 @@ foreach(version IN LISTS TIERMIRROR_KAFKA_VERSIONS)
       LABELS real
       FIXTURES_REQUIRED ${fixture}
       TIMEOUT 900
+      RESOURCE_LOCK ${fixture}
       ENVIRONMENT "TIERMIRROR_REAL_FIXTURE=${dir}/fixture.env")
   set(previous ${version})
 endforeach()
