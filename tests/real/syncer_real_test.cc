@@ -1,18 +1,14 @@
-// The syncer through RdKafkaAdmin against two real Kafka clusters: creation with copied configs,
-// growth, wider targets, races answered by a real broker (TOPIC_ALREADY_EXISTS,
-// INVALID_PARTITIONS), broker errors with their messages, identity checks, dry run.
-// Runs only when TIERMIRROR_TEST_SOURCE and TIERMIRROR_TEST_TARGET name bootstrap servers
-// (of two different clusters); skipped with the reason otherwise.
-//
-// Topics are named tiermirror-test-<pid>-<scenario> so runs do not collide. They are NOT deleted
-// afterwards: the Admin interface has no DeleteTopics (the syncer never deletes), so clean up
-// test clusters by hand (kafka-topics.sh --delete --topic 'tiermirror-test-.*').
+// The syncer through RdKafkaAdmin against two real Kafka clusters (the real tier's fixture):
+// creation with copied configs, growth, wider targets, races answered by a real broker
+// (TOPIC_ALREADY_EXISTS, INVALID_PARTITIONS), broker errors with their messages, identity
+// checks, dry run. Topics are named tm-real-<pid>-<scenario>, so runs do not collide; the
+// fixture's clusters are thrown away after the run.
 #include <gtest/gtest.h>
-#include <unistd.h>
 
-#include <cstdlib>
 #include <optional>
+#include <thread>
 
+#include "real_env.h"
 #include "tiermirror/control/rdkafka_admin.h"
 #include "tiermirror/control/syncer.h"
 
@@ -25,15 +21,7 @@ using Outcome = SyncAction::Outcome;
 
 constexpr milliseconds kTimeout{30000};
 
-std::optional<std::string> env(const char* name) {
-  const char* v = std::getenv(name);
-  if (!v || !*v) return std::nullopt;
-  return std::string(v);
-}
-
-std::string unique(const std::string& scenario) {
-  return "tiermirror-test-" + std::to_string(::getpid()) + "-" + scenario;
-}
+std::string unique(const std::string& scenario) { return tiermirror::test::real::unique_topic(scenario); }
 
 // Plays another route: creates the topic (or its partitions) through the same target just before
 // our own request, so the real broker answers TOPIC_ALREADY_EXISTS / INVALID_PARTITIONS.
@@ -62,14 +50,11 @@ class RacingAdmin : public Admin {
 class SyncerReal : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto s = env("TIERMIRROR_TEST_SOURCE");
-    auto t = env("TIERMIRROR_TEST_TARGET");
-    if (!s || !t)
-      GTEST_SKIP() << "set TIERMIRROR_TEST_SOURCE and TIERMIRROR_TEST_TARGET to bootstrap servers of two real "
-                      "Kafka clusters to run the real-broker syncer tests";
-    if (*s == *t) GTEST_SKIP() << "TIERMIRROR_TEST_SOURCE and TIERMIRROR_TEST_TARGET must be different clusters";
-    source_ = std::make_unique<RdKafkaAdmin>(AdminConnection{"source", *s, "tiermirror-test", {}, {}});
-    target_ = std::make_unique<RdKafkaAdmin>(AdminConnection{"target", *t, "tiermirror-test", {}, {}});
+    std::string why;
+    const auto* real = tiermirror::test::real::real_env(&why);
+    if (!real) GTEST_SKIP() << why;
+    source_ = std::make_unique<RdKafkaAdmin>(AdminConnection{"source", real->source.bootstrap, "tiermirror-test", {}, {}});
+    target_ = std::make_unique<RdKafkaAdmin>(AdminConnection{"target", real->target.bootstrap, "tiermirror-test", {}, {}});
   }
 
   SyncOptions only(const std::string& topic) {
@@ -83,6 +68,11 @@ class SyncerReal : public ::testing::Test {
             const std::map<std::string, std::string>& configs = {}) {
     auto e = admin.create_topic(topic, partitions, -1, configs, kTimeout);
     ASSERT_FALSE(e) << admin.cluster_name() << " " << topic << ": " << e->str();
+    // A real cluster's brokers learn of a new topic from the controller a little later: wait
+    // until metadata shows it, or the scenario would race the broker's metadata cache.
+    for (int i = 0; i < 100 && this->partitions(admin, topic) != partitions; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    ASSERT_EQ(this->partitions(admin, topic), partitions) << "metadata never showed " << topic;
   }
 
   int32_t partitions(Admin& admin, const std::string& topic) {
