@@ -3,6 +3,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -100,7 +101,8 @@ const RealEnv* real_env(std::string* why) {
 }
 
 std::string unique_topic(const std::string& scenario) {
-  return "tm-real-" + std::to_string(::getpid()) + "-" + scenario;
+  static std::atomic<int> n{0};  // --gtest_repeat runs a scenario again in the same process
+  return "tm-real-" + std::to_string(::getpid()) + "-" + std::to_string(n++) + "-" + scenario;
 }
 
 RealEnv::Result RealEnv::kafka(const std::string& args) const {

@@ -53,7 +53,7 @@ struct RealEnv {
 /// The fixture's clusters, or nullptr with `why` set.
 const RealEnv* real_env(std::string* why);
 
-/// A topic name unique to this test process and scenario.
+/// A topic name unique to this test process, scenario and call.
 std::string unique_topic(const std::string& scenario);
 
 }  // namespace tiermirror::test::real

@@ -68,11 +68,21 @@ class SyncerReal : public ::testing::Test {
             const std::map<std::string, std::string>& configs = {}) {
     auto e = admin.create_topic(topic, partitions, -1, configs, kTimeout);
     ASSERT_FALSE(e) << admin.cluster_name() << " " << topic << ": " << e->str();
-    // A real cluster's brokers learn of a new topic from the controller a little later: wait
-    // until metadata shows it, or the scenario would race the broker's metadata cache.
-    for (int i = 0; i < 100 && this->partitions(admin, topic) != partitions; ++i)
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    ASSERT_EQ(this->partitions(admin, topic), partitions) << "metadata never showed " << topic;
+    // A real cluster's brokers learn of a new topic from the controller a little later, each at
+    // its own pace, and metadata requests go to any of them: wait until several answers in a
+    // row show it, or the scenario would race the brokers' metadata caches.
+    ASSERT_EQ(settled_partitions(admin, topic, partitions), partitions) << "metadata never showed " << topic;
+  }
+
+  /// The partition count once metadata answered `want` five times in a row (10 s at most).
+  int32_t settled_partitions(Admin& admin, const std::string& topic, int32_t want) {
+    int32_t seen = -1;
+    for (int i = 0, streak = 0; i < 200 && streak < 5; ++i) {
+      seen = partitions(admin, topic);
+      streak = seen == want ? streak + 1 : 0;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return seen;
   }
 
   int32_t partitions(Admin& admin, const std::string& topic) {
@@ -102,7 +112,7 @@ TEST_F(SyncerReal, MissingTopicIsCreatedWithSourceCountAndCopiedConfigs) {
   ASSERT_EQ(r.actions.size(), 1u) << r.render();
   EXPECT_EQ(r.actions[0].kind, Kind::create_topic);
   EXPECT_EQ(r.actions[0].outcome, Outcome::done) << r.render();
-  EXPECT_EQ(partitions(*target_, topic), 3);
+  EXPECT_EQ(settled_partitions(*target_, topic, 3), 3);
   auto cfg = target_->topic_configs(topic, kTimeout);
   ASSERT_TRUE(cfg.ok()) << cfg.error().str();
   EXPECT_EQ(cfg->at("retention.ms").value, "3600000");
@@ -121,7 +131,7 @@ TEST_F(SyncerReal, SmallerTargetIsGrown) {
   ASSERT_EQ(r.actions.size(), 1u) << r.render();
   EXPECT_EQ(r.actions[0].kind, Kind::add_partitions);
   EXPECT_EQ(r.actions[0].outcome, Outcome::done) << r.render();
-  EXPECT_EQ(partitions(*target_, topic), 4);
+  EXPECT_EQ(settled_partitions(*target_, topic, 4), 4);
 }
 
 TEST_F(SyncerReal, WiderTargetIsNotedAndUntouched) {
@@ -132,7 +142,7 @@ TEST_F(SyncerReal, WiderTargetIsNotedAndUntouched) {
   ASSERT_EQ(r.actions.size(), 1u) << r.render();
   EXPECT_EQ(r.actions[0].kind, Kind::target_wider);
   EXPECT_EQ(r.actions[0].outcome, Outcome::noted);
-  EXPECT_EQ(partitions(*target_, topic), 3);
+  EXPECT_EQ(settled_partitions(*target_, topic, 3), 3);
 }
 
 TEST_F(SyncerReal, CreationDisabledLeavesTheTargetAlone) {
@@ -143,7 +153,7 @@ TEST_F(SyncerReal, CreationDisabledLeavesTheTargetAlone) {
   auto r = sync(o);
   ASSERT_EQ(r.actions.size(), 1u);
   EXPECT_EQ(r.actions[0].kind, Kind::target_missing_not_created);
-  EXPECT_EQ(partitions(*target_, topic), 0);
+  EXPECT_EQ(settled_partitions(*target_, topic, 0), 0);
 }
 
 TEST_F(SyncerReal, TopicAlreadyExistsFromABrokerCountsAsSuccess) {
@@ -165,7 +175,7 @@ TEST_F(SyncerReal, InvalidPartitionsFromABrokerCountsAsSuccess) {
   ASSERT_EQ(r.actions.size(), 1u) << r.render();
   EXPECT_EQ(r.actions[0].outcome, Outcome::already_done_by_another_route) << r.render();
   EXPECT_NE(r.actions[0].message.find("INVALID_PARTITIONS"), std::string::npos);
-  EXPECT_EQ(partitions(*target_, topic), 3);
+  EXPECT_EQ(settled_partitions(*target_, topic, 3), 3);
 }
 
 TEST_F(SyncerReal, InvalidReplicationFactorIsReportedWithTheBrokersMessage) {
@@ -177,7 +187,7 @@ TEST_F(SyncerReal, InvalidReplicationFactorIsReportedWithTheBrokersMessage) {
   ASSERT_EQ(r.actions.size(), 1u) << r.render();
   EXPECT_EQ(r.actions[0].outcome, Outcome::failed);
   EXPECT_NE(r.actions[0].message.find("INVALID_REPLICATION_FACTOR"), std::string::npos) << r.actions[0].message;
-  EXPECT_EQ(partitions(*target_, topic), 0);
+  EXPECT_EQ(settled_partitions(*target_, topic, 0), 0);
 }
 
 TEST_F(SyncerReal, IdentityProblemsOnARealTopicAreRefused) {
@@ -203,8 +213,8 @@ TEST_F(SyncerReal, DryRunChangesNothing) {
   auto r = sync(o, /*dry_run=*/true);
   ASSERT_EQ(r.actions.size(), 2u) << r.render();
   for (const auto& a : r.actions) EXPECT_EQ(a.outcome, Outcome::would_do) << r.render();
-  EXPECT_EQ(partitions(*target_, missing), 0);
-  EXPECT_EQ(partitions(*target_, narrow), 1);
+  EXPECT_EQ(settled_partitions(*target_, missing, 0), 0);
+  EXPECT_EQ(settled_partitions(*target_, narrow, 1), 1);
 }
 
 }  // namespace
