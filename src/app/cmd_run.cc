@@ -23,6 +23,7 @@ int cmd_run(const RunOptions& opts) {
   if (!loaded) return 1;
   const auto& cfg = *loaded;
   if (!opts.log_level) log::init(cfg.logging.level, cfg.logging.format);
+  check_produce_rules_from_env();
 
   // Signals are blocked in every thread and taken by sigwait below; the route reports
   // catch-up and fatal errors by raising SIGUSR1 so one wait covers them all.

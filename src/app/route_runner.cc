@@ -1,12 +1,37 @@
 #include "tiermirror/app/route_runner.h"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstdlib>
+#include <fstream>
+#include <mutex>
 #include <future>
 #include <iostream>
 
 #include "tiermirror/common/log.h"
+#include "tiermirror/protocol/produce_check.h"
 
 namespace tiermirror::app {
+
+bool check_produce_rules_from_env() {
+  const char* value = std::getenv("TIERMIRROR_CHECK_PRODUCE_RULES");
+  if (!value || !*value) return false;
+  std::string file = value[0] == '/' ? value : "";
+  auto checker = std::make_shared<protocol::ProduceRequestChecker>();
+  auto mu = std::make_shared<std::mutex>();
+  net::Connection::set_request_observer([checker, mu, file](protocol::ApiKey api, int16_t version, const Bytes& frame) {
+    if (api != protocol::ApiKey::produce) return;
+    for (const auto& problem : checker->check(version, frame)) {
+      TM_ERROR("net", "Produce request breaks a broker rule", {{"rule", problem}});
+      if (file.empty()) continue;
+      std::lock_guard lk(*mu);
+      std::ofstream(file, std::ios::app) << "pid " << ::getpid() << ": " << problem << "\n";
+    }
+  });
+  TM_WARN("app", "TIERMIRROR_CHECK_PRODUCE_RULES: every Produce request is checked before it is sent (diagnostic)");
+  return true;
+}
 
 net::SecurityOptions security_options(const config::SecurityConfig& sec) {
   net::SecurityOptions o;

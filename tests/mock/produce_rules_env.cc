@@ -1,14 +1,22 @@
-// Every Produce request any mock test sends through tiermirror's connections is decoded
-// and run through the produce-rules validator and the idempotent sequence tracker: the
-// mock cluster checks almost none of what real brokers enforce (kafka-wire-rules.md), so
-// a violation here fails the test that caused it.
+// Every Produce request any mock or real test sends through tiermirror's connections is run
+// through the produce-rules validator and the idempotent sequence tracker: the mock cluster
+// checks almost none of what real brokers enforce (kafka-wire-rules.md), so a violation here
+// fails the test that caused it; against a real broker, a broker error without a violation here
+// is a gap in the validator.
+//
+// `tiermirror run` processes the tests start check their own requests: the environment names
+// a file in TIERMIRROR_CHECK_PRODUCE_RULES, children append what they find there, and the test
+// process fails at its end if the file is not empty.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
-#include <mutex>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 
 #include "tiermirror/net/connection.h"
-#include "tiermirror/protocol/messages/produce.h"
-#include "tiermirror/protocol/produce_rules.h"
+#include "tiermirror/protocol/produce_check.h"
 #include "mock_support.h"
 
 namespace tiermirror::test {
@@ -17,46 +25,31 @@ namespace {
 class ProduceRulesEnvironment : public ::testing::Environment {
  public:
   void SetUp() override {
+    children_file_ = (std::filesystem::temp_directory_path() /
+                      ("tiermirror-produce-rules-" + std::to_string(::getpid()) + ".log"))
+                         .string();
+    std::filesystem::remove(children_file_);
+    ::setenv("TIERMIRROR_CHECK_PRODUCE_RULES", children_file_.c_str(), 1);
     net::Connection::set_request_observer([this](protocol::ApiKey api, int16_t version, const Bytes& frame) {
       if (api != protocol::ApiKey::produce) return;
-      check(version, frame);
+      for (const auto& problem : checker_.check(version, frame))
+        ADD_FAILURE() << "Produce request breaks a broker rule: " << problem;
     });
   }
-  void TearDown() override { net::Connection::set_request_observer(nullptr); }
-
- private:
-  void check(int16_t version, const Bytes& frame) {
-    // The observer sees the frame with its 4-byte size prefix.
-    SharedBuffer body(Bytes(frame.begin() + 4, frame.end()));
-    protocol::RequestHeader header;
-    auto decoded = protocol::decode_request<protocol::ProduceRequest>(body, &header);
-    if (!decoded.ok()) {
-      ADD_FAILURE() << "tiermirror sent a Produce request that does not decode: " << decoded.error.describe();
-      return;
-    }
-    if (header.client_id && *header.client_id == kSetupClientId) return;  // tests planting bad input
-    const auto& req = *decoded.value;
-    std::vector<protocol::ProducePartitionInput> inputs;
-    std::vector<Bytes> joined;  // keeps flattened record bytes alive
-    joined.reserve(64);
-    for (const auto& t : req.topics)
-      for (const auto& p : t.partitions) {
-        Bytes b;
-        for (const auto& s : p.records) b.insert(b.end(), s.span().begin(), s.span().end());
-        joined.push_back(std::move(b));
-      }
-    size_t i = 0;
-    for (const auto& t : req.topics)
-      for (const auto& p : t.partitions) inputs.push_back({t.name, p.index, ByteSpan(joined[i++])});
-    auto violations = protocol::validate_produce(version, req.transactional_id, req.acks, inputs);
-    std::lock_guard lk(mu_);
-    auto seq = tracker_.observe(inputs);
-    violations.insert(violations.end(), seq.begin(), seq.end());
-    for (const auto& v : violations) ADD_FAILURE() << "Produce request breaks a broker rule: " << protocol::to_string(v);
+  void TearDown() override {
+    net::Connection::set_request_observer(nullptr);
+    std::ifstream in(children_file_);
+    std::stringstream found;
+    found << in.rdbuf();
+    if (!found.str().empty())
+      ADD_FAILURE() << "a tiermirror process of this test sent Produce requests that break broker rules:\n"
+                    << found.str();
+    std::filesystem::remove(children_file_);
   }
 
-  std::mutex mu_;
-  protocol::SequenceTracker tracker_;
+ private:
+  protocol::ProduceRequestChecker checker_{kSetupClientId};
+  std::string children_file_;
 };
 
 const auto* const kEnv = ::testing::AddGlobalTestEnvironment(new ProduceRulesEnvironment);

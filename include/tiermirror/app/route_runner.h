@@ -36,6 +36,12 @@ struct RunningRoute {
   void stop(net::Millis timeout);
 };
 
+/// TIERMIRROR_CHECK_PRODUCE_RULES, a diagnostic: when set, every Produce request this process
+/// sends is first checked against what a real broker enforces (protocol::ProduceRequestChecker);
+/// each broken rule is logged as an error and, when the value is an absolute file path, appended
+/// to that file (the test tiers read it). Returns whether checking is on.
+bool check_produce_rules_from_env();
+
 /// Creates clusters and route on `io` and starts it. `fatal` as for Route::start.
 /// `observers` are told about every batch (metrics, audit counters).
 RunningRoute start_route(boost::asio::io_context& io, const config::Config& cfg,
