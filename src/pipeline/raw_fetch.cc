@@ -5,11 +5,18 @@
 
 namespace tiermirror::pipeline {
 
-void list_offset(const std::shared_ptr<net::Cluster>& cluster, const TopicPartition& tp, int64_t timestamp,
-                 Isolation isolation, net::Millis timeout, std::function<void(std::error_code, int64_t)> handler) {
+namespace {
+
+constexpr int32_t kConsumerReplicaId = -1;
+constexpr int32_t kDebuggingReplicaId = -2;  // ListOffsetsRequest.DEBUGGING_REPLICA_ID
+
+void list_offset_as(int32_t replica_id, const std::shared_ptr<net::Cluster>& cluster, const TopicPartition& tp,
+                    int64_t timestamp, Isolation isolation, net::Millis timeout,
+                    std::function<void(std::error_code, int64_t)> handler) {
   auto conn = cluster->leader_connection(tp.topic, tp.partition);
   if (!conn) return handler(errc::no_leader, -1);
   protocol::ListOffsetsRequest req;
+  req.replica_id = replica_id;
   req.isolation_level = static_cast<int8_t>(isolation);
   req.topics.push_back({tp.topic, {{tp.partition, -1, timestamp}}});
   net::call<protocol::ListOffsetsResponse>(
@@ -33,6 +40,19 @@ void list_offset(const std::shared_ptr<net::Cluster>& cluster, const TopicPartit
         }
         handler(errc::malformed, -1);  // the broker did not answer for our partition
       });
+}
+
+}  // namespace
+
+void list_offset(const std::shared_ptr<net::Cluster>& cluster, const TopicPartition& tp, int64_t timestamp,
+                 Isolation isolation, net::Millis timeout, std::function<void(std::error_code, int64_t)> handler) {
+  list_offset_as(kConsumerReplicaId, cluster, tp, timestamp, isolation, timeout, std::move(handler));
+}
+
+void list_log_end_offset(const std::shared_ptr<net::Cluster>& cluster, const TopicPartition& tp, net::Millis timeout,
+                         std::function<void(std::error_code, int64_t)> handler) {
+  list_offset_as(kDebuggingReplicaId, cluster, tp, kLatestTimestamp, Isolation::read_uncommitted, timeout,
+                 std::move(handler));
 }
 
 void fetch_partition(const std::shared_ptr<net::Cluster>& cluster, const TopicPartition& tp, SourceOffset offset,

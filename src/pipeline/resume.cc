@@ -177,7 +177,7 @@ struct Scan : std::enable_shared_from_this<Scan> {
   asio::steady_timer timer;
   std::chrono::steady_clock::time_point deadline;
 
-  int64_t target_hw = -1, target_log_start = -1, target_pos = -1;
+  int64_t target_log_end = -1, target_hw = -1, target_log_start = -1, target_pos = -1;
   SourceOffset source_pos;
   bool source_done = false;
   std::deque<protocol::RecordBatchView> target_q;
@@ -234,16 +234,39 @@ struct Scan : std::enable_shared_from_this<Scan> {
     done(std::move(result));
   }
 
-  // 1-2. The target's high watermark and log start (read_uncommitted: every batch below the
-  //      high watermark, other routes' included, is readable).
+  // 1. The leader's log end offset. A Produce request of the dead process may have been
+  //    appended but not yet replicated: it is below the log end but above the high
+  //    watermark, unreadable, and would be sent again. So the scan reads up to the log end
+  //    seen first, once the high watermark got there (seen on Kafka 4.4 after a broker
+  //    restart: duplicates from exactly that).
   void start() {
+    auto self = shared_from_this();
+    list_log_end_offset(target, opts.tp, request_timeout(), [self](std::error_code ec, int64_t end) {
+      self->on_executor([self, ec, end] {
+        if (self->finished) return;
+        if (ec) return self->retry(ec, "target ListOffsets (log end)", [self] { self->start(); });
+        self->target_log_end = end;
+        self->read_high_watermark();
+      });
+    });
+  }
+
+  // 2. The high watermark (read_uncommitted: every batch below it, other routes' included, is
+  //    readable), waited for until it reaches the log end read before; then the log start.
+  void read_high_watermark() {
     auto self = shared_from_this();
     list_offset(target, opts.tp, kLatestTimestamp, Isolation::read_uncommitted, request_timeout(),
                 [self](std::error_code ec, int64_t hw) {
                   self->on_executor([self, ec, hw] {
                     if (self->finished) return;
-                    if (ec) return self->retry(ec, "target ListOffsets (latest)", [self] { self->start(); });
+                    if (ec) return self->retry(ec, "target ListOffsets (latest)", [self] { self->read_high_watermark(); });
                     self->target_hw = hw;
+                    if (hw < self->target_log_end) {
+                      ++self->result.replication_waits;
+                      return self->retry({}, "target high watermark " + std::to_string(hw) + " below the log end " +
+                                                 std::to_string(self->target_log_end) + " (replication)",
+                                         [self] { self->read_high_watermark(); });
+                    }
                     self->read_log_start();
                   });
                 });

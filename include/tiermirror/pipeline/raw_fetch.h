@@ -24,6 +24,12 @@ inline constexpr int64_t kEarliestTimestamp = -2;
 void list_offset(const std::shared_ptr<net::Cluster>& cluster, const TopicPartition& tp, int64_t timestamp,
                  Isolation isolation, net::Millis timeout, std::function<void(std::error_code, int64_t)> handler);
 
+/// The leader's log end offset: what it appended, replicated or not (ListOffsets latest as
+/// the debugging consumer, replica id -2, for which Kafka applies no isolation level; a
+/// consumer's latest is the high watermark).
+void list_log_end_offset(const std::shared_ptr<net::Cluster>& cluster, const TopicPartition& tp, net::Millis timeout,
+                         std::function<void(std::error_code, int64_t)> handler);
+
 struct FetchedPartition {
   std::error_code ec;                 // transport or Kafka error (kafka_category)
   protocol::SplitResult split;        // batches at or after the fetch offset

@@ -154,11 +154,13 @@ struct ResumeScanResult {
   size_t target_bytes = 0, target_batches = 0, skipped = 0;
   size_t partial_pieces = 0;            // pieces of the repacked batch at resume_at already in the target
   bool bound_reached = false;           // stopped at max_scan_bytes before the high watermark
+  size_t replication_waits = 0;         // high watermark reads until it reached the log end
   std::vector<ResumeUnit> matched;      // delivered before the restart, in source order
 };
 
-/// Reads target partition tp.partition from the hint (or the bounded tail) to its high
-/// watermark and source partition tp from `from`, and matches them. Requests go out one at a
+/// Reads target partition tp.partition from the hint (or the bounded tail) to its log end
+/// offset at the start (once the high watermark reached it) and source partition tp from
+/// `from`, and matches them. Requests go out one at a
 /// time, each with request_timeout; failed ones are retried after `backoff` until `deadline`.
 /// `done` runs on `executor` (the route's strand), exactly once.
 void scan_delivered(std::shared_ptr<net::Cluster> source, std::shared_ptr<net::Cluster> target,
