@@ -74,8 +74,20 @@ int cmd_run(const RunOptions& opts) {
       route->refuse_topics(std::move(refused));
       std::map<std::string, size_t> limits;
       for (const auto& [topic, bytes] : report.target_max_message_bytes) limits[topic] = static_cast<size_t>(bytes);
-      route->set_max_message_bytes(std::move(limits));
+      // Topics whose target configs could not be read: 0 = Kafka's default, so their
+      // partitions (held until the syncer reports) still start.
+      for (const auto& v : report.verdicts) limits.emplace(v.topic, 0);
+      // A pass that failed as a whole (a cluster's topics not listed) must not hold new
+      // partitions forever: they start at Kafka's default limit; the next pass corrects it.
+      route->set_max_message_bytes(std::move(limits), !report.errors.empty());
       route->refresh_now();  // created or grown partitions start without waiting
+    }, [&](const std::string& why) {
+      // A refused login will not fix itself, as on the data path: stop with the reason.
+      {
+        std::lock_guard lk(mu);
+        if (!fatal) fatal = "partition-count syncer: " + why;
+      }
+      kill(getpid(), SIGUSR1);
     });
     running.route->on_new_partitions([s = syncer.get()](std::vector<TopicPartition>) { s->poke(); });
   }

@@ -113,6 +113,8 @@ RunningRoute start_route(boost::asio::io_context& io, const config::Config& cfg,
   r.target = net::Cluster::create(io, net::parse_endpoints(cfg.target.bootstrap_string()), target_options);
   auto ro = route_options(cfg);
   ro.force_repack = force_repack;
+  // cmd_run runs the syncer exactly when partition_sync is enabled; its passes report the limits.
+  ro.await_target_limits = cfg.partition_sync.enabled;
   ro.observers.insert(ro.observers.end(), observers.begin(), observers.end());
   if (cfg.audit.enabled) {
     r.audit_counters = std::make_shared<audit::Counters>(cfg.audit.bucket.count());

@@ -57,14 +57,30 @@ control::SyncReport sync_once(const config::Config& cfg, bool dry_run) {
   control::Syncer syncer(source, target, sync_options(cfg));
   auto report = syncer.run_once(dry_run);
   // A refused login is not a syncer verdict: the command stops with it (exit 3).
-  for (const auto* a : {&source, &target})
-    if (auto why = a->login_failure(); why && report.failed())
-      throw std::runtime_error("cannot log in to cluster '" + a->cluster_name() + "': " + *why);
+  if (report.failed())
+    for (const auto* a : {&source, &target})
+      if (auto why = admin_login_failure(*a, cfg)) throw std::runtime_error(*why);
   return report;
 }
 
-SyncThread::SyncThread(const config::Config& cfg, std::function<void(const control::SyncReport&)> after_pass)
-    : cfg_(cfg), after_pass_(std::move(after_pass)), thread_([this] { loop(); }) {}
+std::optional<std::string> admin_login_failure(const control::RdKafkaAdmin& admin, const config::Config& cfg) {
+  auto why = admin.login_failure();
+  if (!why) return std::nullopt;
+  std::string out = "the admin client cannot log in to cluster '" + admin.cluster_name() + "': " + *why;
+  const auto& cluster = admin.cluster_name() == cfg.target.name ? cfg.target : cfg.source;
+  const auto& sasl = cluster.security.sasl;
+  if (cluster.security.uses_sasl() && sasl && sasl->mechanism != config::SaslMechanism::plain &&
+      !control::librdkafka_scram_works_with_kafka4())
+    out += " (if the password is right: librdkafka " + control::librdkafka_version() +
+           " cannot log in with SCRAM to Kafka 4.x brokers, which check the SCRAM nonce strictly; fixed in librdkafka "
+           "2.6.1. tiermirror's own data path is not affected: use PLAIN over TLS for the admin client's cluster, a "
+           "newer librdkafka, or partition_sync.enabled: false with the target topics made by hand)";
+  return out;
+}
+
+SyncThread::SyncThread(const config::Config& cfg, std::function<void(const control::SyncReport&)> after_pass,
+                       std::function<void(const std::string&)> login_failed)
+    : cfg_(cfg), after_pass_(std::move(after_pass)), login_failed_(std::move(login_failed)), thread_([this] { loop(); }) {}
 
 SyncThread::~SyncThread() {
   {
@@ -120,6 +136,12 @@ void SyncThread::loop() {
       control::Syncer syncer(*source, *target, sync_options(cfg));
       auto report = syncer.run_once(false);
       if (after_pass_ && !stopping()) after_pass_(report);
+      if (report.failed() && login_failed_ && !stopping())
+        for (const auto* a : {source.get(), target.get()})
+          if (auto why = admin_login_failure(*a, cfg)) {
+            login_failed_(*why);
+            break;
+          }
     } catch (const std::exception& e) {
       // Admin clients failing to start is not fatal to mirroring: log and try next time.
       TM_ERROR("control", "partition-count syncer failed", {{"error", e.what()}});

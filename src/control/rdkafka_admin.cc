@@ -353,4 +353,8 @@ std::optional<AdminError> RdKafkaAdmin::create_partitions(const std::string& top
   return AdminError{make_error_code(errc::malformed), "CreatePartitions answer does not mention topic " + topic};
 }
 
+std::string librdkafka_version() { return rd_kafka_version_str(); }
+
+bool librdkafka_scram_works_with_kafka4() { return rd_kafka_version() >= 0x02060100; }
+
 }  // namespace tiermirror::control

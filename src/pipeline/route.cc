@@ -151,10 +151,23 @@ void Route::refresh_metadata() {
         return self->fatal_(cec, std::string("cannot log in to the ") + side + " cluster '" + cl->options().name +
                                      "': " + cl->login_failure().value_or(cec.message()));
       }
-      for (auto& [tp, p] : self->parts_)
+      bool waiting = false;
+      for (auto& [tp, p] : self->parts_) {
         if (p->state == PartitionState::waiting_target) self->set_running_or_waiting(*p);
+        waiting = waiting || p->state == PartitionState::waiting_target;
+      }
       self->schedule();
-      self->metadata_timer_.expires_after(self->opts_.metadata_interval);
+      // A target partition the syncer just created may not be in every broker's metadata yet
+      // (ZooKeeper-mode brokers learn it asynchronously: seen on Kafka 2.8), so while
+      // partitions wait for theirs the next look comes sooner: 0.5 s, doubling up to the interval.
+      auto next = self->opts_.metadata_interval;
+      if (waiting) {
+        self->waiting_refresh_ = std::min(next, self->waiting_refresh_.count() ? self->waiting_refresh_ * 2 : net::Millis(500));
+        next = self->waiting_refresh_;
+      } else {
+        self->waiting_refresh_ = net::Millis(0);
+      }
+      self->metadata_timer_.expires_after(next);
       self->metadata_timer_.async_wait([self](const std::error_code& e) {
         if (!e) self->refresh_metadata();
       });
@@ -191,7 +204,20 @@ void Route::discover(const net::MetadataPtr& md) {
     if (r != refused_.end()) pause(*parts_[tp], r->second, PauseSide::target);
   }
   if (new_partitions_) new_partitions_(added);
-  start_partitions(std::move(added));
+  // Under a syncer, a partition starts once its target topic's max.message.bytes is known:
+  // started earlier, a batch above the target's limit would go whole and be refused
+  // (MESSAGE_TOO_LARGE pauses the partition), and its resume scan would repack by the wrong
+  // limit. The syncer's first pass, and its pass for new topics, report it.
+  std::vector<TopicPartition> now;
+  for (const auto& tp : added) {
+    if (opts_.await_target_limits && !max_message_bytes_.count(tp.topic)) {
+      parts_[tp]->reason = "waiting for the partition-count syncer to read the target topic's max.message.bytes";
+      awaiting_limits_.push_back(tp);
+    } else {
+      now.push_back(tp);
+    }
+  }
+  if (!now.empty()) start_partitions(std::move(now));
 }
 
 void Route::start_partitions(std::vector<TopicPartition> tps) {
@@ -358,7 +384,7 @@ void Route::on_resume_scanned(Partition& p, SourceOffset from, ResumeScanResult 
            {"resume_at", p.next_fetch.value()}, {"already_delivered_batches", matched},
            {"target_batches_scanned", r.target_batches}, {"target_bytes_scanned", r.target_bytes},
            {"other_batches_skipped", r.skipped}, {"pieces_of_next_batch_found", r.partial_pieces},
-           {"scanned_from", r.scanned_from}, {"how", r.detail}});
+           {"scanned_from", r.scanned_from}, {"replication_waits", r.replication_waits}, {"how", r.detail}});
   if (r.bound_reached)
     TM_WARN(kLog, "exactly-once resume: scan bound reached before the target high watermark; batches past it that "
                   "were already delivered are sent again",
@@ -1031,14 +1057,30 @@ size_t Route::max_message_bytes(const std::string& topic) const {
   return it != max_message_bytes_.end() ? it->second : opts_.max_message_bytes;
 }
 
-void Route::set_max_message_bytes(std::map<std::string, size_t> limits) {
-  asio::post(strand_, [self = shared_from_this(), limits = std::move(limits)] {
+void Route::set_max_message_bytes(std::map<std::string, size_t> limits, bool release_all) {
+  asio::post(strand_, [self = shared_from_this(), limits = std::move(limits), release_all] {
     for (const auto& [topic, bytes] : limits) {
-      auto& current = self->max_message_bytes_[topic];
-      if (current != bytes)
-        TM_INFO(kLog, "target max.message.bytes", {{"topic", topic}, {"bytes", bytes}});
-      current = bytes;
+      size_t limit = bytes > 0 ? bytes : self->opts_.max_message_bytes;
+      auto [it, added] = self->max_message_bytes_.emplace(topic, limit);
+      if (added || it->second != limit) {
+        if (bytes > 0)
+          TM_INFO(kLog, "target max.message.bytes", {{"topic", topic}, {"bytes", limit}});
+        else
+          TM_WARN(kLog, "the syncer could not read the target topic's max.message.bytes; assuming Kafka's default",
+                  {{"topic", topic}, {"bytes", limit}});
+      }
+      it->second = limit;
     }
+    std::vector<TopicPartition> ready;
+    std::erase_if(self->awaiting_limits_, [&](const TopicPartition& tp) {
+      if (!release_all && !self->max_message_bytes_.count(tp.topic)) return false;
+      if (auto p = self->parts_.find(tp); p != self->parts_.end() && !p->second->retiring) {
+        if (p->second->state != PartitionState::paused) p->second->reason.clear();
+        ready.push_back(tp);
+      }
+      return true;
+    });
+    if (!ready.empty() && self->started_ && !self->stopping_) self->start_partitions(std::move(ready));
   });
 }
 
@@ -1046,6 +1088,7 @@ void Route::refresh_now() {
   asio::post(strand_, [self = shared_from_this()] {
     if (!self->started_ || self->stopping_) return;
     self->metadata_timer_.cancel();  // its handler sees operation_aborted and does nothing
+    self->waiting_refresh_ = net::Millis(0);  // the syncer changed the target: look again soon
     self->refresh_metadata();
   });
 }

@@ -726,5 +726,50 @@ TEST(MockPipeline, TargetMaxMessageBytesFromTheSyncerSplitsBatches) {
   EXPECT_EQ(consume_partition(dst.bootstrap(), "t", 0).size(), 30u);
 }
 
+
+TEST(MockPipeline, UnderASyncerPartitionsStartOnceTheTargetLimitIsKnown) {
+  // `run` with partition_sync: a batch over the target topic's max.message.bytes but under
+  // Kafka's default went whole when the route started before the syncer's first pass, and
+  // the broker refused it (MESSAGE_TOO_LARGE, seen on real brokers). The partition waits.
+  app::MockCluster src("src", 1), dst("dst", 1);
+  src.create_topic("t", 1, 1);
+  src.create_topic("u", 1, 1);
+  dst.create_topic("t", 1, 1);
+  dst.create_topic("u", 1, 1);
+  BatchBuilder big;
+  for (int i = 0; i < 30; ++i) big.add("key-" + std::to_string(i), std::string(1000, char('a' + i % 26)));
+  plant_batch(src.bootstrap(), {"t", 0}, big.build());
+  traffic(src.bootstrap(), "u", 20, 1);
+  auto o = options("held", "");
+  o.select_topic = [](const std::string& t) { return t == "t" || t == "u"; };
+  o.await_target_limits = true;
+  Mirror m(src.bootstrap(), dst.bootstrap(), o);
+  ASSERT_TRUE(m.wait_for([](const auto& st) { return st.size() == 2; }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(700));  // a metadata interval and more
+  for (const auto& s : m.status()) {
+    EXPECT_EQ(s.state, PartitionState::starting) << s.tp.str();
+    EXPECT_NE(s.reason.find("max.message.bytes"), std::string::npos) << s.reason;
+  }
+  EXPECT_TRUE(read_all(dst.bootstrap(), {"t", 0}).empty());
+  m.route().set_max_message_bytes({{"t", 8 << 10}});
+  ASSERT_TRUE(m.wait_for([](const auto& st) {
+    for (const auto& s : st)
+      if (s.tp.topic == "t") return s.state == PartitionState::running && s.committed_offset == s.high_watermark;
+    return false;
+  }));
+  for (const auto& s : m.status()) {
+    if (s.tp.topic == "u") {
+      EXPECT_EQ(s.state, PartitionState::starting) << "u has no limit yet";
+    }
+  }
+  // A syncer pass that failed as a whole releases the rest at Kafka's default.
+  m.route().set_max_message_bytes({}, true);
+  ASSERT_TRUE(m.caught_up()) << m.fatal_;
+  auto batches = read_all(dst.bootstrap(), {"t", 0});
+  EXPECT_GT(batches.size(), 1u);
+  for (const auto& b : batches) EXPECT_LE(b.size(), size_t{8 << 10});
+  expect_identity(dst.bootstrap(), {src.bootstrap()}, "u", 1);
+}
+
 }  // namespace
 }  // namespace tiermirror::test

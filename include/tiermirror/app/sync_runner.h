@@ -24,11 +24,17 @@ control::AdminConnection admin_connection(const config::ClusterConfig& c, const 
 
 /// One pass against both clusters of the route (creates admin clients, runs, closes).
 control::SyncReport sync_once(const config::Config& cfg, bool dry_run);
+/// Why a pass failed on a refused login of `admin` (a cluster of `cfg`), with the likely
+/// cause where one is known; nullopt when its login was not refused.
+std::optional<std::string> admin_login_failure(const control::RdKafkaAdmin& admin, const config::Config& cfg);
 
 class SyncThread {
  public:
-  /// `after_pass` runs on the syncer thread after every pass (e.g. to tell the route).
-  SyncThread(const config::Config& cfg, std::function<void(const control::SyncReport&)> after_pass);
+  /// `after_pass` runs on the syncer thread after every pass (e.g. to tell the route);
+  /// `login_failed` after a pass that failed because a cluster refused the admin client's
+  /// login (it will not fix itself: `run` stops with it).
+  SyncThread(const config::Config& cfg, std::function<void(const control::SyncReport&)> after_pass,
+             std::function<void(const std::string&)> login_failed = nullptr);
   ~SyncThread();
   /// Runs a pass soon (new source partitions were seen).
   void poke();
@@ -45,6 +51,7 @@ class SyncThread {
   config::Config cfg_;  // guarded by mu_
   std::shared_ptr<control::RdKafkaAdmin> source_, target_;  // guarded by mu_
   std::function<void(const control::SyncReport&)> after_pass_;
+  std::function<void(const std::string&)> login_failed_;
   std::mutex mu_;
   std::condition_variable cv_;
   bool poked_ = false, stop_ = false;

@@ -63,4 +63,10 @@ class RdKafkaAdmin final : public Admin {
   std::unique_ptr<Impl> impl_;
 };
 
+/// The librdkafka this process runs with ("2.0.2").
+std::string librdkafka_version();
+/// librdkafka before 2.6.1 repeats the client nonce in its SCRAM client-final-message; Kafka 4.x
+/// brokers compare the nonce strictly (RFC 5802) and refuse the login (librdkafka #4895).
+bool librdkafka_scram_works_with_kafka4();
+
 }  // namespace tiermirror::control

@@ -50,6 +50,11 @@ struct RouteOptions {
   /// Batches above this are repacked (split). Kafka's default max.message.bytes, for topics
   /// whose target value the partition-count syncer has not read (set_max_message_bytes).
   size_t max_message_bytes = 1048588;
+  /// Set when a partition-count syncer reports the target topics' max.message.bytes
+  /// (`tiermirror run` with partition_sync): a new partition starts only once its topic's
+  /// limit was reported, so its first batches (and its resume scan's repacking) already use
+  /// the target's limit rather than Kafka's default.
+  bool await_target_limits = false;
   /// Exactly-once resume (pipeline/resume.h): target bytes read at most per partition when
   /// it starts from a committed offset. Without a usable hint in the commit, the scan starts
   /// about half of this before the target's high watermark.
@@ -122,8 +127,11 @@ class Route : public std::enable_shared_from_this<Route> {
   void refuse_topics(std::map<std::string, std::string> reasons);
   /// The target topics' max.message.bytes (read by the syncer): batches above a topic's
   /// limit are repacked (split) rather than sent to be refused. Topics not listed keep
-  /// RouteOptions::max_message_bytes.
-  void set_max_message_bytes(std::map<std::string, size_t> limits);
+  /// RouteOptions::max_message_bytes; 0 says the syncer could not read the topic's limit
+  /// (the default applies, and partitions waiting for it start). Partitions held by
+  /// await_target_limits start once their topic is listed, or all of them (at the default
+  /// where no limit is known) on `release_all`: a syncer pass that failed as a whole.
+  void set_max_message_bytes(std::map<std::string, size_t> limits, bool release_all = false);
   /// Re-reads both clusters' metadata now (after the syncer created or grew topics).
   void refresh_now();
   /// Called (on the strand) when discovery finds source partitions the route did not have,
@@ -224,6 +232,7 @@ class Route : public std::enable_shared_from_this<Route> {
 
   boost::asio::steady_timer metadata_timer_, commit_timer_, retry_timer_, stop_timer_;
   bool retry_armed_ = false;
+  net::Millis waiting_refresh_{0};  // metadata refresh interval while partitions wait for the target
   bool committing_ = false;
   bool started_ = false;
   bool stopping_ = false;
@@ -233,6 +242,7 @@ class Route : public std::enable_shared_from_this<Route> {
   std::function<void(std::vector<TopicPartition>)> new_partitions_;
   std::map<std::string, std::string> refused_;
   std::map<std::string, size_t> max_message_bytes_;  // per target topic, from the syncer
+  std::vector<TopicPartition> awaiting_limits_;       // discovered, held by await_target_limits
   bool caught_up_reported_ = false;
   bool metadata_loaded_ = false;
   bool reap_armed_ = false;
