@@ -107,7 +107,11 @@ TEST(MockChaos, KilledAndRestartedUnderFaultsMirrorsEveryBatchExactlyOnce) {
                         // by an accepted one lands out of order there (a real broker answers
                         // OUT_OF_ORDER_SEQUENCE_NUMBER), and the resume would rightly re-send.
                         << "limits: {request_timeout: 5s, inflight_per_partition: 1}\n"
-                        << "metrics: {listen: \"\"}\n";
+                        << "metrics: {listen: \"\"}\n"
+                        // The mock answers no DescribeConfigs (a syncer pass takes ~10 s of
+                        // timeouts) and partitions wait for the pass's target limits, so no
+                        // child would live to mirror: the syncer is tested on real brokers.
+                        << "partition_sync: {enabled: false}\n";
 
   // Producers: every codec in turn, small values (the mock keeps at most 5 MiB per
   // partition: this stays far below), idempotent so the source itself holds no duplicates.
