@@ -116,11 +116,16 @@ class RecordBatchView {
   TimestampType timestamp_type() const {
     return (attributes() & kTimestampTypeBit) ? TimestampType::log_append_time : TimestampType::create_time;
   }
-  bool is_transactional() const { return (attributes() & kTransactionalBit) != 0; }
-  bool is_control() const { return (attributes() & kControlBit) != 0; }
-  bool has_delete_horizon() const { return (attributes() & kDeleteHorizonBit) != 0; }
-  bool has_producer_id() const { return producer_id().value() >= 0; }  // RecordBatch.NO_PRODUCER_ID = -1
+  // The transactional, control and delete-horizon bits and the producer id exist in v2 only: in a
+  // magic 0/1 message bytes 21-22 are key length and key (v0) or timestamp bytes (v1), and a
+  // magic-0 message with a lowercase first key byte read as a control batch and was dropped
+  // (seen on Kafka 2.8).
+  bool is_transactional() const { return is_v2() && (attributes() & kTransactionalBit) != 0; }
+  bool is_control() const { return is_v2() && (attributes() & kControlBit) != 0; }
+  bool has_delete_horizon() const { return is_v2() && (attributes() & kDeleteHorizonBit) != 0; }
+  bool has_producer_id() const { return is_v2() && producer_id().value() >= 0; }  // NO_PRODUCER_ID = -1
   bool is_legacy() const { return available() > kMagic && (magic() == 0 || magic() == 1); }
+  bool is_v2() const { return available() > kMagic && magic() == 2; }
 
   SourceOffset source_base_offset() const { return SourceOffset(base_offset()); }
   /// v2: baseOffset + lastOffsetDelta. Legacy (magic 0/1): the offset field, which for a compressed

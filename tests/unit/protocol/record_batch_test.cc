@@ -380,5 +380,24 @@ TEST(BatchView, RecordedFixturesParseAndRewrite) {
   if (files == 0) GTEST_SKIP() << "no .bin fixtures";
 }
 
+TEST(BatchView, LegacyMessagesHaveNoV2AttributeBits) {
+  // Bytes 21-22 of a magic-0 message are the key length's last byte and the key's first one:
+  // key "key-1" makes them 0x05 0x6B, the control and transactional bits of a v2 batch.
+  // A magic-1 message holds timestamp bytes 3-4 there (0x30 in its fifth byte).
+  const Bytes v0 = test::legacy_message_set_v1(7, to_bytes("key-1"), to_bytes("v"), 0, /*magic=*/0);
+  const Bytes v1 = test::legacy_message_set_v1(8, to_bytes("k"), to_bytes("v"), 0x30000000, /*magic=*/1);
+  for (const Bytes* b : {&v0, &v1}) {
+    View v = view_of(*b);
+    ASSERT_TRUE(v.is_legacy());
+    EXPECT_NE(v.attributes() & 0x30, 0) << "the test must put the v2 bits in the way";
+    EXPECT_FALSE(v.is_control());
+    EXPECT_FALSE(v.is_transactional());
+    EXPECT_FALSE(v.has_delete_horizon());
+    EXPECT_FALSE(v.has_producer_id());
+    EXPECT_FALSE(v.is_v2());
+    EXPECT_EQ(v.verdict(), BatchVerdict::bad_magic_v0_v1);
+  }
+}
+
 }  // namespace
 }  // namespace tiermirror::protocol
