@@ -207,17 +207,43 @@ void Route::discover(const net::MetadataPtr& md) {
   // Under a syncer, a partition starts once its target topic's max.message.bytes is known:
   // started earlier, a batch above the target's limit would go whole and be refused
   // (MESSAGE_TOO_LARGE pauses the partition), and its resume scan would repack by the wrong
-  // limit. The syncer's first pass, and its pass for new topics, report it.
-  std::vector<TopicPartition> now;
+  // limit. The syncer's first pass, and its pass for new topics, report it; a syncer slower
+  // than target_limits_wait does not hold mirroring up: the partition starts at the default.
+  std::vector<TopicPartition> now, held;
   for (const auto& tp : added) {
     if (opts_.await_target_limits && !max_message_bytes_.count(tp.topic)) {
       parts_[tp]->reason = "waiting for the partition-count syncer to read the target topic's max.message.bytes";
       awaiting_limits_.push_back(tp);
+      held.push_back(tp);
     } else {
       now.push_back(tp);
     }
   }
   if (!now.empty()) start_partitions(std::move(now));
+  if (held.empty()) return;
+  after(opts_.target_limits_wait, [self = shared_from_this(), held = std::set(held.begin(), held.end())] {
+    auto released = self->start_awaiting([&](const TopicPartition& tp) { return held.count(tp) > 0; });
+    if (released > 0)
+      TM_WARN(kLog, "the syncer has not read the target topics' max.message.bytes in time; assuming Kafka's default "
+                    "(a larger batch than the target takes pauses its partition)",
+              {{"route", self->opts_.name}, {"partitions", released}, {"waited_ms", self->opts_.target_limits_wait.count()},
+               {"bytes", self->opts_.max_message_bytes}});
+  });
+}
+
+size_t Route::start_awaiting(const std::function<bool(const TopicPartition&)>& pred) {
+  std::vector<TopicPartition> ready;
+  std::erase_if(awaiting_limits_, [&](const TopicPartition& tp) {
+    if (!pred(tp)) return false;
+    if (auto p = parts_.find(tp); p != parts_.end() && !p->second->retiring) {
+      if (p->second->state != PartitionState::paused) p->second->reason.clear();
+      ready.push_back(tp);
+    }
+    return true;
+  });
+  size_t n = ready.size();
+  if (!ready.empty() && started_ && !stopping_) start_partitions(std::move(ready));
+  return n;
 }
 
 void Route::start_partitions(std::vector<TopicPartition> tps) {
@@ -1071,16 +1097,7 @@ void Route::set_max_message_bytes(std::map<std::string, size_t> limits, bool rel
       }
       it->second = limit;
     }
-    std::vector<TopicPartition> ready;
-    std::erase_if(self->awaiting_limits_, [&](const TopicPartition& tp) {
-      if (!release_all && !self->max_message_bytes_.count(tp.topic)) return false;
-      if (auto p = self->parts_.find(tp); p != self->parts_.end() && !p->second->retiring) {
-        if (p->second->state != PartitionState::paused) p->second->reason.clear();
-        ready.push_back(tp);
-      }
-      return true;
-    });
-    if (!ready.empty() && self->started_ && !self->stopping_) self->start_partitions(std::move(ready));
+    self->start_awaiting([&](const TopicPartition& tp) { return release_all || self->max_message_bytes_.count(tp.topic) > 0; });
   });
 }
 

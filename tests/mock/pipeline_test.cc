@@ -771,5 +771,18 @@ TEST(MockPipeline, UnderASyncerPartitionsStartOnceTheTargetLimitIsKnown) {
   expect_identity(dst.bootstrap(), {src.bootstrap()}, "u", 1);
 }
 
+TEST(MockPipeline, ASlowSyncerDoesNotHoldPartitionsBeyondTheWait) {
+  app::MockCluster src("src", 1), dst("dst", 1);
+  src.create_topic("t", 2, 1);
+  dst.create_topic("t", 2, 1);
+  traffic(src.bootstrap(), "t", 20, 1);
+  auto o = options("slow-syncer", "t");
+  o.await_target_limits = true;
+  o.target_limits_wait = net::Millis(300);
+  Mirror m(src.bootstrap(), dst.bootstrap(), o);  // no limits ever reported
+  ASSERT_TRUE(m.caught_up(std::chrono::seconds(30))) << m.fatal_;
+  expect_identity(dst.bootstrap(), {src.bootstrap()}, "t", 2);
+}
+
 }  // namespace
 }  // namespace tiermirror::test

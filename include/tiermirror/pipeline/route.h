@@ -55,6 +55,8 @@ struct RouteOptions {
   /// limit was reported, so its first batches (and its resume scan's repacking) already use
   /// the target's limit rather than Kafka's default.
   bool await_target_limits = false;
+  /// How long a new partition waits for its limit at most; then it starts at max_message_bytes.
+  net::Millis target_limits_wait{5000};
   /// Exactly-once resume (pipeline/resume.h): target bytes read at most per partition when
   /// it starts from a committed offset. Without a usable hint in the commit, the scan starts
   /// about half of this before the target's high watermark.
@@ -166,6 +168,8 @@ class Route : public std::enable_shared_from_this<Route> {
   void refresh_metadata();
   void discover(const net::MetadataPtr& source_md);
   void start_partitions(std::vector<TopicPartition> tps);
+  /// Starts the partitions held by await_target_limits that `pred` selects; how many.
+  size_t start_awaiting(const std::function<bool(const TopicPartition&)>& pred);
   struct StartCommit {
     SourceOffset next;
     std::string metadata;
