@@ -325,9 +325,17 @@ std::map<TopicPartition, std::vector<ConsumedRecord>> consume_all(const std::str
 }
 
 /// Both sides of every partition in `tps` through a consumer; "" when they read the same.
-std::string compare_consumers(const real::RealEnv& env, const std::vector<TopicPartition>& tps, size_t* records = nullptr) {
+/// `no_timestamps`: the source is magic 0, which has no timestamps; librdkafka reports "none" as
+/// 0 from a v0 message and as -1 from a v2 batch, so both count as "none" then.
+std::string compare_consumers(const real::RealEnv& env, const std::vector<TopicPartition>& tps, size_t* records = nullptr,
+                              bool no_timestamps = false) {
   auto src = consume_all(env.source.bootstrap, tps);
   auto dst = consume_all(env.target.bootstrap, tps);
+  if (no_timestamps)
+    for (auto* side : {&src, &dst})
+      for (auto& [tp, recs] : *side)
+        for (auto& r : recs)
+          if (r.timestamp <= 0) r.timestamp = -1;
   std::string problems;
   size_t n = 0;
   for (const auto& tp : tps) {
@@ -1018,14 +1026,14 @@ TEST(RealMirror, LegacyMessageSetsAreRepackedToV2) {
       }
       target_batches += static_cast<int>(dst.batches.size());
       size_t consumed = 0;
-      EXPECT_EQ(compare_consumers(env, {tp}, &consumed), "");
+      EXPECT_EQ(compare_consumers(env, {tp}, &consumed, l.magic == 0), "");
       EXPECT_EQ(consumed, 240u) << tp.str();
     }
     EXPECT_EQ(target_records, 480) << l.topic;
     EXPECT_EQ(codecs.size(), 4u) << l.topic << ": every codec kept (none, gzip, snappy, lz4)";
     if (!env.at_least(3, 0))
       std::printf("[ summary  ] kafka %s: %s (message.format.version %s): %d magic-%d message sets in the source "
-                  "repacked into %d v2 batches in the target, %lld records, codecs kept\n",
+                  "-> %d v2 batches in the target, %lld records\n",
                   env.kafka_version.c_str(), l.topic.c_str(), l.format.c_str(), legacy_sets[l.topic], l.magic,
                   target_batches, static_cast<long long>(target_records));
   }
