@@ -8,6 +8,7 @@
 #include <cstring>
 #include <mutex>
 #include <stdexcept>
+#include <thread>
 
 #include "tiermirror/common/log.h"
 
@@ -53,7 +54,13 @@ struct HandleState {
   std::mutex login_mu;
   std::optional<std::string> login_failure;  // guarded by login_mu
   std::atomic<bool> login_failed{false};
+  std::atomic<int64_t> login_failed_at{0};  // steady_clock ticks of the latest report
 };
+
+// librdkafka reports a broker's error again only when it differs from the last one or 30 s
+// have passed (rd_kafka_broker_set_error): a refused login stays the cause of a call's failure
+// for that long, unless a call succeeds in between.
+constexpr std::chrono::seconds kLoginFailureKept{30};
 
 // Routes librdkafka's log lines to ours. runs on: librdkafka's internal threads.
 void log_cb(const rd_kafka_t* rk, int level, const char* fac, const char* buf) {
@@ -70,12 +77,17 @@ void log_cb(const rd_kafka_t* rk, int level, const char* fac, const char* buf) {
 // runs on: librdkafka's internal threads.
 void error_cb(rd_kafka_t*, int err, const char* reason, void* opaque) {
   auto* state = static_cast<HandleState*>(opaque);
-  if (err != RD_KAFKA_RESP_ERR__AUTHENTICATION && err != RD_KAFKA_RESP_ERR__SSL) return;  // the rest: log_cb
+  // A TLS 1.3 server refuses a client certificate (or its absence) only after the handshake, with
+  // an alert librdkafka reads as a receive failure (__TRANSPORT "...: SSL alert number 42"):
+  // as much a refused login as a failed handshake.
+  bool tls_alert = err == RD_KAFKA_RESP_ERR__TRANSPORT && reason && std::strstr(reason, "SSL alert number");
+  if (err != RD_KAFKA_RESP_ERR__AUTHENTICATION && err != RD_KAFKA_RESP_ERR__SSL && !tls_alert) return;  // the rest: log_cb
   auto code = static_cast<rd_kafka_resp_err_t>(err);
   TM_ERROR("control", "login failed",
            {{"cluster", state->name}, {"error", rd_kafka_err2name(code)}, {"detail", reason ? reason : ""}});
   std::lock_guard lk(state->login_mu);
   state->login_failure = reason ? reason : rd_kafka_err2str(code);
+  state->login_failed_at = Clock::now().time_since_epoch().count();
   state->login_failed = true;
 }
 
@@ -125,8 +137,23 @@ struct RdKafkaAdmin::Impl {
   std::atomic<bool> cancelled{false};
   mutable HandleState state;  // the handle's opaque: declared before rk, outlives it
 
+  // error_cb runs only from rd_kafka_poll on the handle's main queue: without this a refused
+  // login reaches nobody and every call waits for its timeout. Serves error (and stats)
+  // callbacks only: an admin handle has no delivery reports.
+  bool login_failing() const {
+    rd_kafka_poll(rk.get(), 0);
+    return state.login_failed;
+  }
+  // At the start of a call: a login refused long enough ago no longer counts (the handle
+  // retries; librdkafka would report a new refusal again).
+  void forget_old_login_failure() {
+    auto at = Clock::time_point(Clock::duration(state.login_failed_at.load()));
+    if (state.login_failed && Clock::now() - at > kLoginFailureKept) state.login_failed = false;
+  }
+  void call_succeeded() { state.login_failed = false; }
+
   std::optional<AdminError> login_error(const char* what) const {
-    if (!state.login_failed) return std::nullopt;
+    if (!login_failing()) return std::nullopt;
     std::lock_guard lk(state.login_mu);
     return AdminError{make_error_code(kafka_errc::sasl_authentication_failed),
                       std::string(what) + ": cannot log in to cluster " + name + ": " +
@@ -135,7 +162,7 @@ struct RdKafkaAdmin::Impl {
   Ptr<rd_kafka_t> rk;  // declared last: destroyed first, while `name` is still valid for log_cb
 
   CallSetup setup(rd_kafka_admin_op_t op, milliseconds timeout, bool with_operation_timeout) {
-    state.login_failed = false;  // only a login failing during this call cuts it short
+    forget_old_login_failure();
     CallSetup s;
     s.queue.reset(rd_kafka_queue_new(rk.get()));
     s.options.reset(rd_kafka_AdminOptions_new(rk.get(), op));
@@ -154,11 +181,14 @@ struct RdKafkaAdmin::Impl {
     auto deadline = Clock::now() + timeout + kPollGrace;
     for (;;) {
       auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
-      if (left.count() <= 0 || cancelled || state.login_failed) return nullptr;
+      if (left.count() <= 0 || cancelled || login_failing()) return nullptr;
       // Short slices, so cancel() (shutdown) does not wait for a broker that never answers.
       Ptr<rd_kafka_event_t> ev(rd_kafka_queue_poll(q, to_ms(std::min(left, milliseconds(100)))));
       if (!ev) continue;
-      if (rd_kafka_event_type(ev.get()) == want) return ev;
+      if (rd_kafka_event_type(ev.get()) == want) {
+        if (rd_kafka_event_error(ev.get()) >= 0) call_succeeded();  // a broker answered: logged in
+        return ev;
+      }
       // Nothing else is routed to a private queue; ignore whatever it is.
     }
   }
@@ -226,10 +256,25 @@ std::optional<std::string> RdKafkaAdmin::login_failure() const {
 
 AdminResult<std::vector<TopicInfo>> RdKafkaAdmin::list_topics(milliseconds timeout) {
   if (impl_->cancelled) return impl_->cancelled_error("Metadata");
-  impl_->state.login_failed = false;
+  impl_->forget_old_login_failure();
+  // rd_kafka_metadata blocks for its whole timeout when no broker lets us in: ask in growing
+  // slices and look for a refused login (and a cancel) between them.
+  const auto deadline = Clock::now() + timeout;
+  milliseconds slice{500};
   const rd_kafka_metadata_t* raw = nullptr;
-  rd_kafka_resp_err_t err = rd_kafka_metadata(impl_->rk.get(), /*all_topics=*/1, nullptr, &raw, to_ms(timeout));
+  rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR__TIMED_OUT;
+  for (;;) {
+    if (impl_->cancelled) return impl_->cancelled_error("Metadata");
+    if (impl_->login_failing()) break;
+    auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
+    if (left.count() <= 0) break;
+    err = rd_kafka_metadata(impl_->rk.get(), /*all_topics=*/1, nullptr, &raw, to_ms(std::min(left, slice)));
+    if (err != RD_KAFKA_RESP_ERR__TIMED_OUT && err != RD_KAFKA_RESP_ERR__TRANSPORT) break;
+    if (err == RD_KAFKA_RESP_ERR__TRANSPORT) std::this_thread::sleep_for(milliseconds(50));  // no busy loop
+    slice = std::min(slice * 2, milliseconds(4000));
+  }
   Ptr<const rd_kafka_metadata_t> md(raw);
+  if (!err) impl_->call_succeeded();
   if (err) {
     if (auto e = impl_->login_error("Metadata")) return *e;
     auto e = make_error(err, nullptr);

@@ -6,6 +6,11 @@
 
 #include <gtest/gtest.h>
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
 #include <thread>
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
@@ -230,6 +235,160 @@ TEST(RdKafkaAdmin, SyncerOverTheMockReportsFailuresWithoutThrowing) {
   EXPECT_EQ(r.actions[0].kind, SyncAction::Kind::create_topic);
   EXPECT_EQ(r.actions[0].outcome, SyncAction::Outcome::failed);
   EXPECT_TRUE(r.failed());
+}
+
+// A SASL_PLAINTEXT listener that refuses every login, spoken byte by byte (the control layer's
+// tests have no Kafka codec): ApiVersions, SaslHandshake (PLAIN) and a SaslAuthenticate answer
+// of SASL_AUTHENTICATION_FAILED with the broker's message. One connection at a time.
+class RefusingBroker {
+ public:
+  RefusingBroker() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    int one = 1;
+    ::setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    ::listen(fd_, 8);
+    socklen_t len = sizeof a;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+    thread_ = std::thread([this] { serve(); });
+  }
+  ~RefusingBroker() {
+    stop_ = true;
+    ::shutdown(fd_, SHUT_RDWR);
+    ::close(fd_);
+    int c = conn_.exchange(-1);
+    if (c >= 0) ::shutdown(c, SHUT_RDWR);
+    thread_.join();
+  }
+  std::string bootstrap() const { return "127.0.0.1:" + std::to_string(port_); }
+  int refusals() const { return refusals_; }
+
+ private:
+  using Buf = std::vector<uint8_t>;
+  static void i16(Buf& b, int v) { b.push_back(uint8_t(v >> 8)), b.push_back(uint8_t(v)); }
+  static void i32(Buf& b, int64_t v) {
+    for (int s = 24; s >= 0; s -= 8) b.push_back(uint8_t(v >> s));
+  }
+  static void str(Buf& b, const std::string& s) {
+    i16(b, static_cast<int>(s.size()));
+    b.insert(b.end(), s.begin(), s.end());
+  }
+  static bool read_exact(int fd, uint8_t* p, size_t n) {
+    while (n) {
+      ssize_t r = ::read(fd, p, n);
+      if (r <= 0) return false;
+      p += r, n -= static_cast<size_t>(r);
+    }
+    return true;
+  }
+
+  // The answer to one request (api key, version, correlation id); empty: close.
+  Buf answer(int api, int version, int32_t corr) {
+    Buf b;
+    i32(b, corr);
+    if (api == 18) {  // ApiVersions; v3's body is flexible, its header is not
+      const int apis[][3] = {{3, 0, 4}, {17, 0, 1}, {18, 0, 3}, {36, 0, 1}};
+      i16(b, 0);
+      if (version >= 3) {
+        b.push_back(uint8_t(std::size(apis) + 1));  // compact array length
+        for (const auto& a : apis) i16(b, a[0]), i16(b, a[1]), i16(b, a[2]), b.push_back(0);
+        i32(b, 0);  // throttle
+        b.push_back(0);
+      } else {
+        i32(b, static_cast<int64_t>(std::size(apis)));
+        for (const auto& a : apis) i16(b, a[0]), i16(b, a[1]), i16(b, a[2]);
+        if (version >= 1) i32(b, 0);
+      }
+      return b;
+    }
+    if (api == 17) {  // SaslHandshake
+      i16(b, 0);
+      i32(b, 1);
+      str(b, "PLAIN");
+      return b;
+    }
+    if (api == 36) {  // SaslAuthenticate v0/v1
+      ++refusals_;
+      i16(b, 58);  // SASL_AUTHENTICATION_FAILED
+      str(b, "Authentication failed: Invalid username or password");
+      i32(b, 0);  // no auth bytes
+      if (version >= 1) i32(b, 0), i32(b, 0);  // session lifetime (int64)
+      return b;
+    }
+    return {};
+  }
+
+  void serve() {
+    while (!stop_) {
+      int c = ::accept(fd_, nullptr, nullptr);
+      if (c < 0) return;
+      conn_ = c;
+      for (;;) {
+        uint8_t sz[4];
+        if (!read_exact(c, sz, 4)) break;
+        size_t n = (size_t(sz[0]) << 24) | (size_t(sz[1]) << 16) | (size_t(sz[2]) << 8) | sz[3];
+        Buf req(n);
+        if (n < 8 || !read_exact(c, req.data(), n)) break;
+        int api = (req[0] << 8) | req[1], version = (req[2] << 8) | req[3];
+        int32_t corr = static_cast<int32_t>((uint32_t(req[4]) << 24) | (uint32_t(req[5]) << 16) | (uint32_t(req[6]) << 8) | req[7]);
+        Buf body = answer(api, version, corr);
+        if (body.empty()) break;
+        Buf out;
+        i32(out, static_cast<int64_t>(body.size()));
+        out.insert(out.end(), body.begin(), body.end());
+        if (::write(c, out.data(), out.size()) != static_cast<ssize_t>(out.size())) break;
+      }
+      int expected = c;
+      conn_.compare_exchange_strong(expected, -1);
+      ::close(c);
+    }
+  }
+
+  int fd_ = -1;
+  uint16_t port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> conn_{-1};
+  std::atomic<int> refusals_{0};
+  std::thread thread_;
+};
+
+// librdkafka reports a refused login as an error event on the handle's main queue, which only
+// rd_kafka_poll serves: each call must end at once with the broker's reason, not after its
+// timeout, and never show the password.
+TEST(RdKafkaAdmin, RefusedLoginEndsEveryCallAtOnceWithTheBrokersReason) {
+  RefusingBroker broker;
+  const std::string password = "Wr0ng-Adm1n-Secret";
+  AdminConnection c = conn(broker.bootstrap());
+  c.extra["security.protocol"] = "sasl_plaintext";
+  c.extra["sasl.mechanisms"] = "PLAIN";
+  c.extra["sasl.username"] = "mirror";
+  c.sasl_password = [password] { return Result<std::string>(password); };
+  RdKafkaAdmin admin(c);
+  const milliseconds timeout(15000);
+
+  auto t0 = Clock::now();
+  auto topics = admin.list_topics(timeout);
+  auto took = Clock::now() - t0;
+  ASSERT_FALSE(topics.ok());
+  EXPECT_GE(broker.refusals(), 1) << "the client never tried to log in";
+  EXPECT_EQ(topics.error().ec, make_error_code(kafka_errc::sasl_authentication_failed)) << topics.error().str();
+  EXPECT_NE(topics.error().message.find("Invalid username or password"), std::string::npos) << topics.error().str();
+  EXPECT_EQ(topics.error().message.find(password), std::string::npos);
+  EXPECT_LT(took, std::chrono::seconds(5)) << "the refused login was noticed only at the timeout";
+  ASSERT_TRUE(admin.login_failure().has_value());
+  EXPECT_EQ(admin.login_failure()->find(password), std::string::npos);
+
+  // librdkafka does not report the same refusal again for 30 s: the next call must still end
+  // at once with it, not wait for its timeout.
+  t0 = Clock::now();
+  auto e = admin.create_topic("t", 1, 1, {}, timeout);
+  ASSERT_TRUE(e.has_value());
+  EXPECT_EQ(e->ec, make_error_code(kafka_errc::sasl_authentication_failed)) << e->str();
+  EXPECT_LT(Clock::now() - t0, std::chrono::seconds(5));
 }
 
 }  // namespace
