@@ -77,10 +77,14 @@ void log_cb(const rd_kafka_t* rk, int level, const char* fac, const char* buf) {
 // runs on: librdkafka's internal threads.
 void error_cb(rd_kafka_t*, int err, const char* reason, void* opaque) {
   auto* state = static_cast<HandleState*>(opaque);
-  // A TLS 1.3 server refuses a client certificate (or its absence) only after the handshake, with
-  // an alert librdkafka reads as a receive failure (__TRANSPORT "...: SSL alert number 42"):
-  // as much a refused login as a failed handshake.
-  bool tls_alert = err == RD_KAFKA_RESP_ERR__TRANSPORT && reason && std::strstr(reason, "SSL alert number");
+  // A TLS 1.3 server refuses a client certificate (or its absence) only after the handshake, and
+  // librdkafka reads that as a receive failure (__TRANSPORT) of its first request: "...: SSL
+  // alert number 42" (Kafka 3.x, 4.x), "...SSL routines::decryption failed or bad record mac
+  // (after 0ms in state APIVERSION_QUERY)" (Kafka 2.8). As much a refused login as a failed
+  // handshake; a TLS error in a session that was already up is not.
+  bool tls_alert = err == RD_KAFKA_RESP_ERR__TRANSPORT && reason &&
+                   (std::strstr(reason, "SSL alert number") ||
+                    (std::strstr(reason, "SSL routines") && std::strstr(reason, "in state APIVERSION_QUERY")));
   if (err != RD_KAFKA_RESP_ERR__AUTHENTICATION && err != RD_KAFKA_RESP_ERR__SSL && !tls_alert) return;  // the rest: log_cb
   auto code = static_cast<rd_kafka_resp_err_t>(err);
   TM_ERROR("control", "login failed",
