@@ -422,7 +422,11 @@ TEST(RealChaos, KilledRunsBrokerRestartAndLeaderMoveLoseAndDuplicateNothing) {
       if (n == 0) continue;
       (n > 0 ? lost : duplicates) += static_cast<size_t>(n > 0 ? n : -n);
       std::string where;
-      for (auto o : target_offsets[k]) where += "\n    target offset " + std::to_string(o) + ", written by " + describe_child(writer_of(p, o));
+      // A copy "appeared after child N started": child N wrote it, or a request child N-1 still
+      // had in flight when it was killed reached the log only then.
+      for (auto o : target_offsets[k])
+        where += "\n    target offset " + std::to_string(o) + ", appeared after the start of " + describe_child(writer_of(p, o)) +
+                 " (its writer, or a request the child before it had in flight)";
       std::string resume_lines;
       for (auto o : target_offsets[k]) {
         int w = writer_of(p, o);
