@@ -200,6 +200,13 @@ void Connection::on_connected(const std::error_code& ec) {
   if (ec) return fail_connection(ec, "connect");
   boost::system::error_code ignored;
   socket_.set_option(asio::ip::tcp::no_delay(true), ignored);  // requests are latency-bound
+  // Closed (or the process killed), the connection is reset, not finished: a broker reads a
+  // connection's next request only once it answered the previous one (KafkaChannel mutes it),
+  // and an acks=all Produce answers only when replicated. After a FIN it still answers, then
+  // reads and appends the Produce requests queued behind, after a restarted process's
+  // exactly-once resume scan looked at the target: duplicates (seen on Kafka 3.9). After a RST
+  // its answer fails and the queued requests are dropped with the connection.
+  socket_.set_option(asio::socket_base::linger(true, 0), ignored);
   if (tls_ctx_) {
     tls_ = std::make_shared<TlsStream>(socket_, *tls_ctx_);
     SSL* ssl = tls_->native_handle();
