@@ -204,7 +204,7 @@ class RealSecurityBase : public ::testing::Test {
       auto name = f.path().filename().string();
       if (name == "password" || name == "wrong-password") continue;
       std::string text = slurp(f.path().string());
-      for (const std::string secret : {env_->sasl_password, std::string(kWrongPassword)})
+      for (const std::string& secret : {env_->sasl_password, std::string(kWrongPassword)})
         EXPECT_EQ(text.find(secret), std::string::npos) << "a password shows in " << f.path();
     }
     if (!HasFailure())
