@@ -2,7 +2,9 @@
 
 #include <sys/wait.h>
 
+#include <chrono>
 #include <cstdio>
+#include <set>
 #include <stdexcept>
 
 #include "tiermirror/net/call.h"
@@ -34,8 +36,8 @@ CommandResult run_command(const std::string& cmd) {
   return r;
 }
 
-std::vector<ConsumedRecord> consume_partition(const std::string& bootstrap, const std::string& topic,
-                                              int32_t partition) {
+std::map<TopicPartition, std::vector<ConsumedRecord>> consume_partitions(const std::string& bootstrap,
+                                                                         const std::vector<TopicPartition>& tps) {
   char err[512];
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   auto set = [&](const char* k, const char* v) {
@@ -46,25 +48,29 @@ std::vector<ConsumedRecord> consume_partition(const std::string& bootstrap, cons
   set("enable.auto.commit", "false");
   set("enable.partition.eof", "true");
   set("isolation.level", "read_committed");
+  set("fetch.wait.max.ms", "100");
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
   if (!rk) throw std::runtime_error(err);
   std::unique_ptr<rd_kafka_t, void (*)(rd_kafka_t*)> guard(rk, [](rd_kafka_t* r) {
     rd_kafka_consumer_close(r);
     rd_kafka_destroy(r);
   });
-  auto* parts = rd_kafka_topic_partition_list_new(1);
-  rd_kafka_topic_partition_list_add(parts, topic.c_str(), partition)->offset = RD_KAFKA_OFFSET_BEGINNING;
+  auto* parts = rd_kafka_topic_partition_list_new(static_cast<int>(tps.size()));
+  for (const auto& tp : tps)
+    rd_kafka_topic_partition_list_add(parts, tp.topic.c_str(), tp.partition)->offset = RD_KAFKA_OFFSET_BEGINNING;
   rd_kafka_assign(rk, parts);
   rd_kafka_topic_partition_list_destroy(parts);
-  std::vector<ConsumedRecord> out;
-  for (int idle = 0; idle < 100;) {
+  std::map<TopicPartition, std::vector<ConsumedRecord>> out;
+  std::set<TopicPartition> open(tps.begin(), tps.end());
+  for (auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60); !open.empty();) {
+    if (std::chrono::steady_clock::now() > deadline) throw std::runtime_error("consume: " + std::to_string(open.size()) + " partitions never reached their end");
     rd_kafka_message_t* m = rd_kafka_consumer_poll(rk, 100);
-    if (!m) {
-      ++idle;
+    if (!m) continue;
+    std::unique_ptr<rd_kafka_message_t, void (*)(rd_kafka_message_t*)> mg(m, rd_kafka_message_destroy);
+    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+      open.erase(TopicPartition{rd_kafka_topic_name(m->rkt), m->partition});
       continue;
     }
-    std::unique_ptr<rd_kafka_message_t, void (*)(rd_kafka_message_t*)> mg(m, rd_kafka_message_destroy);
-    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) break;
     if (m->err) throw std::runtime_error(std::string("consume: ") + rd_kafka_message_errstr(m));
     ConsumedRecord r;
     r.offset = m->offset;
@@ -80,9 +86,14 @@ std::vector<ConsumedRecord> consume_partition(const std::string& bootstrap, cons
       for (size_t i = 0; rd_kafka_header_get_all(hdrs, i, &name, &val, &size) == RD_KAFKA_RESP_ERR_NO_ERROR; ++i)
         r.headers.emplace_back(name, val ? std::string(static_cast<const char*>(val), size) : std::string());
     }
-    out.push_back(std::move(r));
+    out[TopicPartition{rd_kafka_topic_name(m->rkt), m->partition}].push_back(std::move(r));
   }
   return out;
+}
+
+std::vector<ConsumedRecord> consume_partition(const std::string& bootstrap, const std::string& topic,
+                                              int32_t partition) {
+  return consume_partitions(bootstrap, {{topic, partition}})[{topic, partition}];
 }
 
 void plant_batch(const std::string& bootstrap, const TopicPartition& tp, const Bytes& batch) {

@@ -2,6 +2,7 @@
 // Helpers for tests against librdkafka's in-process mock clusters.
 #include <librdkafka/rdkafka.h>
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -31,8 +32,11 @@ struct ConsumedRecord {
   }
 };
 
-/// Reads a whole partition with a librdkafka consumer (read_committed), from the start to
-/// the end it sees.
+/// Reads whole partitions with one librdkafka consumer (read_committed), each from its start to
+/// the end it sees (one consumer for them all: a consumer's start-up costs about a second).
+/// Throws when a partition's end is not reached within 60 s.
+std::map<TopicPartition, std::vector<ConsumedRecord>> consume_partitions(const std::string& bootstrap,
+                                                                         const std::vector<TopicPartition>& tps);
 std::vector<ConsumedRecord> consume_partition(const std::string& bootstrap, const std::string& topic, int32_t partition);
 
 /// A bootstrap list ("h:p,h:p") as a YAML flow sequence, for route configs.

@@ -267,70 +267,13 @@ CommittedBatches committed_batches(const app::PartitionDump& dump) {
 
 std::string compare_consumed(const std::vector<ConsumedRecord>& src, const std::vector<ConsumedRecord>& dst);
 
-/// What a librdkafka read_committed consumer reads from each of `tps`, start to end: one
-/// consumer for them all (consume_partition per partition costs a consumer's start-up each).
-std::map<TopicPartition, std::vector<ConsumedRecord>> consume_all(const std::string& bootstrap,
-                                                                  const std::vector<TopicPartition>& tps) {
-  char err[512];
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  auto set = [&](const char* k, const char* v) {
-    if (rd_kafka_conf_set(conf, k, v, err, sizeof err) != RD_KAFKA_CONF_OK) throw std::runtime_error(err);
-  };
-  set("bootstrap.servers", bootstrap.c_str());
-  set("group.id", "tiermirror-test-reader");
-  set("enable.auto.commit", "false");
-  set("enable.partition.eof", "true");
-  set("isolation.level", "read_committed");
-  set("fetch.wait.max.ms", "100");
-  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
-  if (!rk) throw std::runtime_error(err);
-  std::unique_ptr<rd_kafka_t, void (*)(rd_kafka_t*)> guard(rk, [](rd_kafka_t* r) {
-    rd_kafka_consumer_close(r);
-    rd_kafka_destroy(r);
-  });
-  auto* parts = rd_kafka_topic_partition_list_new(static_cast<int>(tps.size()));
-  for (const auto& tp : tps)
-    rd_kafka_topic_partition_list_add(parts, tp.topic.c_str(), tp.partition)->offset = RD_KAFKA_OFFSET_BEGINNING;
-  rd_kafka_assign(rk, parts);
-  rd_kafka_topic_partition_list_destroy(parts);
-  std::map<TopicPartition, std::vector<ConsumedRecord>> out;
-  std::set<TopicPartition> open(tps.begin(), tps.end());
-  for (auto deadline = Clock::now() + 60s; !open.empty();) {
-    if (Clock::now() > deadline) throw std::runtime_error("consume: " + std::to_string(open.size()) + " partitions never reached their end");
-    rd_kafka_message_t* m = rd_kafka_consumer_poll(rk, 100);
-    if (!m) continue;
-    std::unique_ptr<rd_kafka_message_t, void (*)(rd_kafka_message_t*)> mg(m, rd_kafka_message_destroy);
-    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-      open.erase(TopicPartition{rd_kafka_topic_name(m->rkt), m->partition});
-      continue;
-    }
-    if (m->err) throw std::runtime_error(std::string("consume: ") + rd_kafka_message_errstr(m));
-    ConsumedRecord r;
-    r.offset = m->offset;
-    if (m->key) r.key.assign(static_cast<const char*>(m->key), m->key_len);
-    if (m->payload) r.value.assign(static_cast<const char*>(m->payload), m->len);
-    rd_kafka_timestamp_type_t tstype;
-    r.timestamp = rd_kafka_message_timestamp(m, &tstype);
-    rd_kafka_headers_t* hdrs = nullptr;
-    if (rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-      const char* name;
-      const void* val;
-      size_t size;
-      for (size_t i = 0; rd_kafka_header_get_all(hdrs, i, &name, &val, &size) == RD_KAFKA_RESP_ERR_NO_ERROR; ++i)
-        r.headers.emplace_back(name, val ? std::string(static_cast<const char*>(val), size) : std::string());
-    }
-    out[TopicPartition{rd_kafka_topic_name(m->rkt), m->partition}].push_back(std::move(r));
-  }
-  return out;
-}
-
 /// Both sides of every partition in `tps` through a consumer; "" when they read the same.
 /// `no_timestamps`: the source is magic 0, which has no timestamps; librdkafka reports "none" as
 /// 0 from a v0 message and as -1 from a v2 batch, so both count as "none" then.
 std::string compare_consumers(const real::RealEnv& env, const std::vector<TopicPartition>& tps, size_t* records = nullptr,
                               bool no_timestamps = false) {
-  auto src = consume_all(env.source.bootstrap, tps);
-  auto dst = consume_all(env.target.bootstrap, tps);
+  auto src = consume_partitions(env.source.bootstrap, tps);
+  auto dst = consume_partitions(env.target.bootstrap, tps);
   if (no_timestamps)
     for (auto* side : {&src, &dst})
       for (auto& [tp, recs] : *side)
@@ -706,7 +649,7 @@ TEST(RealMirror, EveryCodecAndTransactionsMirrorCommittedDataOnly) {
   }
   // Through a consumer: the same records, headers and timestamps, in order; nothing aborted.
   EXPECT_EQ(compare_consumers(env, tps), "");
-  for (const auto& [tp, recs] : consume_all(env.target.bootstrap, {{txn_topic, 0}, {txn_topic, 1}, {txn_topic, 2}}))
+  for (const auto& [tp, recs] : consume_partitions(env.target.bootstrap, {{txn_topic, 0}, {txn_topic, 1}, {txn_topic, 2}}))
     for (const auto& r : recs) EXPECT_EQ(r.value.rfind("aborted-", 0), std::string::npos) << tp.str() << " " << describe(r);
   // The scenario really had markers and an aborted transaction to drop.
   EXPECT_EQ(aborted_txn_records, 60);
