@@ -1,5 +1,12 @@
 #include "mock_support.h"
 
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <sys/wait.h>
 
 #include <chrono>
@@ -9,6 +16,8 @@
 
 #include "tiermirror/net/call.h"
 #include "tiermirror/protocol/messages/produce.h"
+
+extern char** environ;
 
 namespace tiermirror::test {
 
@@ -94,6 +103,44 @@ std::map<TopicPartition, std::vector<ConsumedRecord>> consume_partitions(const s
 std::vector<ConsumedRecord> consume_partition(const std::string& bootstrap, const std::string& topic,
                                               int32_t partition) {
   return consume_partitions(bootstrap, {{topic, partition}})[{topic, partition}];
+}
+
+pid_t spawn_tiermirror(const std::vector<std::string>& args, const std::string& stderr_path, bool append) {
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&fa, 2, stderr_path.c_str(), O_WRONLY | O_CREAT | (append ? O_APPEND : O_TRUNC),
+                                   0644);
+  std::string bin = TIERMIRROR_BINARY;
+  std::vector<std::string> all{bin};
+  all.insert(all.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : all) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid = -1;
+  int rc = posix_spawn(&pid, bin.c_str(), &fa, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  return rc == 0 ? pid : -1;
+}
+
+int free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+std::string batch_key(const protocol::RecordBatchView& b) {
+  auto r = b.records().span();
+  std::string k(reinterpret_cast<const char*>(r.data()), r.size());
+  k += "|" + std::to_string(b.records_count()) + "|" + std::to_string(b.base_timestamp()) + "|" +
+       std::to_string(b.max_timestamp()) + "|" + std::to_string(static_cast<int>(b.codec()));
+  return k;
 }
 
 void plant_batch(const std::string& bootstrap, const TopicPartition& tp, const Bytes& batch) {

@@ -1,6 +1,7 @@
 #pragma once
 // Helpers for tests against librdkafka's in-process mock clusters.
 #include <librdkafka/rdkafka.h>
+#include <sys/types.h>
 
 #include <map>
 #include <memory>
@@ -11,6 +12,7 @@
 #include "tiermirror/common/strong_types.h"
 #include "tiermirror/net/cluster.h"
 #include "tiermirror/net/io_thread.h"
+#include "tiermirror/protocol/record_batch.h"
 
 namespace tiermirror::test {
 
@@ -48,6 +50,17 @@ struct CommandResult {
   std::string out;
 };
 CommandResult run_command(const std::string& cmd);
+
+/// `tiermirror ARGS...` (the binary under test) as a child: stdout discarded, stderr into
+/// `stderr_path` (truncated, or appended to); its pid, or -1 when it could not start.
+pid_t spawn_tiermirror(const std::vector<std::string>& args, const std::string& stderr_path, bool append = false);
+
+/// A TCP port on 127.0.0.1 that was free a moment ago (for a child's metrics listener).
+int free_port();
+
+/// A batch's identity when counting copies of it: records section, count, timestamps, codec
+/// (the header fields a mirror rewrites are left out).
+std::string batch_key(const protocol::RecordBatchView& b);
 
 /// A cluster client bound to a test's IoThread; closed on destruction.
 struct ClusterClient {

@@ -33,18 +33,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-uint16_t free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
-
 struct HttpResult {
   int status = 0;
   std::string body;
@@ -106,19 +94,8 @@ std::string read_file(const std::filesystem::path& p) {
 
 class Process {
  public:
-  Process(const std::string& config, const std::filesystem::path& stderr_path) {
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 2, stderr_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    std::string bin = TIERMIRROR_BINARY;
-    std::vector<std::string> args{bin, "run", "--config", config};
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    if (posix_spawn(&pid_, bin.c_str(), &fa, nullptr, argv.data(), environ) != 0) pid_ = -1;
-    posix_spawn_file_actions_destroy(&fa);
-  }
+  Process(const std::string& config, const std::filesystem::path& stderr_path)
+      : pid_(spawn_tiermirror({"run", "--config", config}, stderr_path.string())) {}
   ~Process() {
     if (pid_ > 0) {
       ::kill(pid_, SIGKILL);
@@ -161,7 +138,7 @@ TEST(MockOps, MetricsStatusReadinessAndLiveReload) {
   auto dir = std::filesystem::temp_directory_path() / ("tm-ops-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   auto config = (dir / "route.yaml").string();
-  uint16_t port = free_port();
+  uint16_t port = static_cast<uint16_t>(free_port());
   auto write_config = [&](const std::string& topics) {
     std::ofstream(config) << "route: {name: ops}\n"
                           << "source: {name: dc-a, bootstrap_servers: " << yaml_list(src.bootstrap()) << "}\n"

@@ -58,32 +58,6 @@ std::string slurp(const std::string& path) {
   return std::string((std::istreambuf_iterator<char>(in)), {});
 }
 
-/// `tiermirror run --config FILE` as a child; stderr to its own file, stdout discarded.
-pid_t spawn_run(const std::string& config, const std::string& stderr_path) {
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_addopen(&fa, 2, stderr_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  std::string bin = TIERMIRROR_BINARY;
-  std::vector<std::string> args{bin, "run", "--config", config};
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  pid_t pid = -1;
-  int rc = posix_spawn(&pid, bin.c_str(), &fa, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  return rc == 0 ? pid : -1;
-}
-
-// A batch's identity for counting: records section, count, timestamps and codec.
-std::string batch_key(const protocol::RecordBatchView& b) {
-  auto r = b.records().span();
-  std::string k(reinterpret_cast<const char*>(r.data()), r.size());
-  k += "|" + std::to_string(b.records_count()) + "|" + std::to_string(b.base_timestamp()) + "|" +
-       std::to_string(b.max_timestamp()) + "|" + std::to_string(static_cast<int>(b.codec()));
-  return k;
-}
-
 size_t count_of(const std::string& text, const std::string& needle) {
   size_t n = 0;
   for (size_t pos = text.find(needle); pos != std::string::npos; pos = text.find(needle, pos + 1)) ++n;
@@ -343,7 +317,7 @@ TEST(RealChaos, KilledRunsBrokerRestartAndLeaderMoveLoseAndDuplicateNothing) {
     c.log = (dir / ("child-" + std::to_string(c.index) + ".stderr")).string();
     c.target_end_at_start = end_offsets(target, topic);
     c.started = Clock::now();
-    pid_t pid = spawn_run(config, c.log);
+    pid_t pid = spawn_tiermirror({"run", "--config", config}, c.log);
     ASSERT_GT(pid, 0) << "cannot start " << TIERMIRROR_BINARY;
     live_child = pid;
     std::this_thread::sleep_for(milliseconds(uniform(500, 3000)));

@@ -426,18 +426,9 @@ class RunProcess {
  public:
   RunProcess(const std::string& config, const std::filesystem::path& log, std::vector<std::string> extra = {})
       : log_(log) {
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 2, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    std::string bin = TIERMIRROR_BINARY;
-    std::vector<std::string> args{bin, "run", "--config", config};
+    std::vector<std::string> args{"run", "--config", config};
     args.insert(args.end(), extra.begin(), extra.end());
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    if (posix_spawn(&pid_, bin.c_str(), &fa, nullptr, argv.data(), environ) != 0) pid_ = -1;
-    posix_spawn_file_actions_destroy(&fa);
+    pid_ = spawn_tiermirror(args, log.string());
   }
   ~RunProcess() {
     if (pid_ > 0) {

@@ -106,22 +106,10 @@ struct ChildResult {
 
 ChildResult run_tiermirror(const std::vector<std::string>& args, const std::string& stderr_path, seconds limit) {
   ChildResult r;
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_addopen(&fa, 2, stderr_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  std::string bin = TIERMIRROR_BINARY;
-  std::vector<std::string> all{bin};
-  all.insert(all.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& a : all) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  pid_t pid = -1;
   auto t0 = Clock::now();
-  int rc = posix_spawn(&pid, bin.c_str(), &fa, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  if (rc != 0) {
-    r.err = "cannot start " + bin;
+  pid_t pid = spawn_tiermirror(args, stderr_path);
+  if (pid < 0) {
+    r.err = std::string("cannot start ") + TIERMIRROR_BINARY;
     return r;
   }
   int status = 0;
@@ -165,18 +153,6 @@ std::string http_get(int port, const std::string& path) {
   }
   ::close(fd);
   return out;
-}
-
-int free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
 }
 
 class RealSecurityBase : public ::testing::Test {
@@ -562,19 +538,9 @@ TEST_F(RealSecurityFailures, NoPasswordInLogsStatusOrMetrics) {
   auto config = write_config(spec, "route.yaml");
   ASSERT_NO_FATAL_FAILURE(make_topic(spec.topic, false));
 
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
   std::string log = dir_ + "/run.stderr";
-  posix_spawn_file_actions_addopen(&fa, 2, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  std::string bin = TIERMIRROR_BINARY;
-  std::vector<std::string> args{bin, "--log-level", "debug", "run", "--config", config};
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  pid_t pid = -1;
-  ASSERT_EQ(posix_spawn(&pid, bin.c_str(), &fa, nullptr, argv.data(), environ), 0);
-  posix_spawn_file_actions_destroy(&fa);
+  pid_t pid = spawn_tiermirror({"--log-level", "debug", "run", "--config", config}, log);
+  ASSERT_GT(pid, 0);
 
   // Wait until the route mirrored everything (the target holds kRecords), then scrape.
   std::string status, metrics, page;
