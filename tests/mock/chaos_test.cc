@@ -48,12 +48,6 @@ int env_int(const char* name, int fallback) {
   return std::max(0, std::atoi(v));
 }
 
-size_t count_lines(const std::string& text, const std::string& needle) {
-  size_t n = 0;
-  for (size_t pos = text.find(needle); pos != std::string::npos; pos = text.find(needle, pos + 1)) ++n;
-  return n;
-}
-
 TEST(MockChaos, KilledAndRestartedUnderFaultsMirrorsEveryBatchExactlyOnce) {
   const auto started = Clock::now();
   const int min_kills = env_int("TIERMIRROR_CHAOS_KILLS", 20);
@@ -230,26 +224,14 @@ TEST(MockChaos, KilledAndRestartedUnderFaultsMirrorsEveryBatchExactlyOnce) {
     ASSERT_FALSE(t.ec) << t.ec.message();
     ASSERT_FALSE(s.batches.empty());
     EXPECT_EQ(s.batches.front().base_offset(), 0) << "the mock dropped source data (5 MiB cap): lower the volume";
-    std::map<std::string, int64_t> seen;  // source occurrences minus target occurrences
-    std::map<std::string, int64_t> source_offset;
-    std::map<std::string, std::vector<int64_t>> target_offsets;
-    for (const auto& b : s.batches) {
-      seen[batch_key(b)]++;
-      source_offset[batch_key(b)] = b.base_offset();
-    }
-    for (const auto& b : t.batches) {
-      seen[batch_key(b)]--;
-      target_offsets[batch_key(b)].push_back(b.base_offset());
-      target_bytes += b.size();
-    }
-    for (const auto& [k, n] : seen) {
-      if (n == 0) continue;
-      (n > 0 ? lost : duplicates) += static_cast<size_t>(n > 0 ? n : -n);
+    for (const auto& b : t.batches) target_bytes += b.size();
+    for (const auto& m : count_copies(s.batches, t.batches)) {
+      (m.missing > 0 ? lost : duplicates) += static_cast<size_t>(m.missing > 0 ? m.missing : -m.missing);
       std::string at;
-      for (auto o : target_offsets[k]) at += " " + std::to_string(o);
+      for (auto o : m.target_offsets) at += " " + std::to_string(o);
       ADD_FAILURE() << "partition " << p << ": source batch at offset "
-                    << (source_offset.count(k) ? std::to_string(source_offset[k]) : "?") << " is in the target "
-                    << target_offsets[k].size() << " times (target offsets" << at << ")";
+                    << (m.source_offset >= 0 ? std::to_string(m.source_offset) : "?") << " is in the target "
+                    << m.target_offsets.size() << " times (target offsets" << at << ")";
     }
     auto proof = app::prove_identity(t.batches, {s.batches});
     EXPECT_TRUE(proof.ok) << "partition " << p << ": " << proof.detail;
@@ -274,9 +256,9 @@ TEST(MockChaos, KilledAndRestartedUnderFaultsMirrorsEveryBatchExactlyOnce) {
 
   std::ifstream cl(child_log);
   std::string child_err((std::istreambuf_iterator<char>(cl)), {});
-  size_t resumes = count_lines(child_err, "exactly-once resume: target tail matched") +
-                   count_lines(final_err, "exactly-once resume: target tail matched");
-  size_t fallbacks = count_lines(child_err, "exactly-once resume failed") + count_lines(final_err, "exactly-once resume failed");
+  size_t resumes = count_of(child_err, "exactly-once resume: target tail matched") +
+                   count_of(final_err, "exactly-once resume: target tail matched");
+  size_t fallbacks = count_of(child_err, "exactly-once resume failed") + count_of(final_err, "exactly-once resume failed");
   double secs = std::chrono::duration<double>(Clock::now() - started).count();
   std::string fault_text;
   int fault_total = 0;

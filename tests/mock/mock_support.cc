@@ -11,6 +11,8 @@
 
 #include <chrono>
 #include <cstdio>
+#include <fstream>
+#include <iterator>
 #include <set>
 #include <stdexcept>
 
@@ -133,6 +135,36 @@ int free_port() {
   ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
   ::close(fd);
   return ntohs(a.sin_port);
+}
+
+std::string read_file(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  return std::string((std::istreambuf_iterator<char>(in)), {});
+}
+
+size_t count_of(const std::string& text, const std::string& needle) {
+  size_t n = 0;
+  for (size_t pos = text.find(needle); pos != std::string::npos; pos = text.find(needle, pos + 1)) ++n;
+  return n;
+}
+
+std::vector<CopyMismatch> count_copies(const std::vector<protocol::RecordBatchView>& source,
+                                       const std::vector<protocol::RecordBatchView>& target) {
+  std::map<std::string, CopyMismatch> by_key;
+  for (const auto& b : source) {
+    auto& m = by_key[batch_key(b)];
+    m.missing++;
+    m.source_offset = b.base_offset();
+  }
+  for (const auto& b : target) {
+    auto& m = by_key[batch_key(b)];
+    m.missing--;
+    m.target_offsets.push_back(b.base_offset());
+  }
+  std::vector<CopyMismatch> out;
+  for (auto& [k, m] : by_key)
+    if (m.missing != 0) out.push_back(std::move(m));
+  return out;
 }
 
 std::string batch_key(const protocol::RecordBatchView& b) {

@@ -3,6 +3,7 @@
 #include <librdkafka/rdkafka.h>
 #include <sys/types.h>
 
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <string>
@@ -57,6 +58,21 @@ pid_t spawn_tiermirror(const std::vector<std::string>& args, const std::string& 
 
 /// A TCP port on 127.0.0.1 that was free a moment ago (for a child's metrics listener).
 int free_port();
+
+/// A whole file's text ("" when it cannot be read).
+std::string read_file(const std::filesystem::path& path);
+/// How often `needle` occurs in `text` (log lines, say).
+size_t count_of(const std::string& text, const std::string& needle);
+
+/// A source batch the target does not hold exactly once (by batch_key).
+struct CopyMismatch {
+  int64_t source_offset = -1;          // -1: a target batch no source batch matches
+  int64_t missing = 0;                 // > 0: copies lost; < 0: extra copies in the target
+  std::vector<int64_t> target_offsets;  // where its copies are
+};
+/// Every source batch in the target exactly once? The ones that are not.
+std::vector<CopyMismatch> count_copies(const std::vector<protocol::RecordBatchView>& source,
+                                       const std::vector<protocol::RecordBatchView>& target);
 
 /// A batch's identity when counting copies of it: records section, count, timestamps, codec
 /// (the header fields a mirror rewrites are left out).

@@ -87,11 +87,6 @@ bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds tim
   return pred();
 }
 
-std::string read_file(const std::filesystem::path& p) {
-  std::ifstream f(p);
-  return std::string((std::istreambuf_iterator<char>(f)), {});
-}
-
 class Process {
  public:
   Process(const std::string& config, const std::filesystem::path& stderr_path)

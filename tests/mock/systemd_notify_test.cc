@@ -93,11 +93,6 @@ std::string describe(const std::vector<Datagram>& seen) {
   return out;
 }
 
-std::string read_file(const std::filesystem::path& p) {
-  std::ifstream in(p);
-  return std::string((std::istreambuf_iterator<char>(in)), {});
-}
-
 TEST(MockSystemdNotify, RunSendsReadyWatchdogAndStopping) {
   app::MockCluster src("dc-a", 1), dst("aggregate", 1);
   src.create_topic("orders", 2, 1);

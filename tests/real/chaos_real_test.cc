@@ -53,17 +53,6 @@ int env_int(const char* name, int fallback) {
   return std::max(0, std::atoi(v));
 }
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  return std::string((std::istreambuf_iterator<char>(in)), {});
-}
-
-size_t count_of(const std::string& text, const std::string& needle) {
-  size_t n = 0;
-  for (size_t pos = text.find(needle); pos != std::string::npos; pos = text.find(needle, pos + 1)) ++n;
-  return n;
-}
-
 /// Lines of `text` containing every one of `needles`, at most `max` of them.
 std::string lines_with(const std::string& text, const std::vector<std::string>& needles, size_t max = 8) {
   std::istringstream in(text);
@@ -329,7 +318,7 @@ TEST(RealChaos, KilledRunsBrokerRestartAndLeaderMoveLoseAndDuplicateNothing) {
     children.push_back(c);
     ASSERT_TRUE(WIFSIGNALED(status)) << "child " << c.index << " exited by itself (status " << WEXITSTATUS(status)
                                      << "); its log:\n"
-                                     << slurp(c.log);
+                                     << read_file(c.log);
     ++kills;
   }
   if (restarter.joinable()) restarter.join();
@@ -348,7 +337,7 @@ TEST(RealChaos, KilledRunsBrokerRestartAndLeaderMoveLoseAndDuplicateNothing) {
   final_run.killed = Clock::now();
   children.push_back(final_run);
   ASSERT_EQ(r.status, 0) << "the final run --until-caught-up failed (124: did not catch up within 120 s):\n"
-                         << slurp(final_run.log);
+                         << read_file(final_run.log);
 
   // Which child wrote target offset `off` of partition p: the last one that started at or below it.
   auto writer_of = [&](int p, int64_t off) {
@@ -380,37 +369,25 @@ TEST(RealChaos, KilledRunsBrokerRestartAndLeaderMoveLoseAndDuplicateNothing) {
     ASSERT_FALSE(s.ec) << "source partition " << p << ": " << s.ec.message();
     ASSERT_FALSE(t.ec) << "target partition " << p << ": " << t.ec.message();
     ASSERT_FALSE(s.batches.empty()) << "source partition " << p << " is empty: the producer wrote nothing there";
-    std::map<std::string, int64_t> seen;  // source occurrences minus target occurrences
-    std::map<std::string, int64_t> source_offset;
-    std::map<std::string, std::vector<int64_t>> target_offsets;
-    for (const auto& b : s.batches) {
-      seen[batch_key(b)]++;
-      source_offset[batch_key(b)] = b.base_offset();
-      codecs[static_cast<int>(b.codec())]++;
-    }
-    for (const auto& b : t.batches) {
-      seen[batch_key(b)]--;
-      target_offsets[batch_key(b)].push_back(b.base_offset());
-    }
-    for (const auto& [k, n] : seen) {
-      if (n == 0) continue;
-      (n > 0 ? lost : duplicates) += static_cast<size_t>(n > 0 ? n : -n);
+    for (const auto& b : s.batches) codecs[static_cast<int>(b.codec())]++;
+    for (const auto& m : count_copies(s.batches, t.batches)) {
+      (m.missing > 0 ? lost : duplicates) += static_cast<size_t>(m.missing > 0 ? m.missing : -m.missing);
       std::string where;
       // A copy "appeared after child N started": child N wrote it, or a request child N-1 still
       // had in flight when it was killed reached the log only then.
-      for (auto o : target_offsets[k])
+      for (auto o : m.target_offsets)
         where += "\n    target offset " + std::to_string(o) + ", appeared after the start of " + describe_child(writer_of(p, o)) +
                  " (its writer, or a request the child before it had in flight)";
       std::string resume_lines;
-      for (auto o : target_offsets[k]) {
+      for (auto o : m.target_offsets) {
         int w = writer_of(p, o);
         if (w >= 0)
           resume_lines += "    resume lines of " + children[w].log + " for this partition:\n" +
-                          lines_with(slurp(children[w].log), {"resume", topic + "-" + std::to_string(p)});
+                          lines_with(read_file(children[w].log), {"resume", topic + "-" + std::to_string(p)});
       }
-      ADD_FAILURE() << (n > 0 ? "LOST" : "DUPLICATED") << ": partition " << p << ", source batch at offset "
-                    << (source_offset.count(k) ? std::to_string(source_offset[k]) : "?") << " is in the target "
-                    << target_offsets[k].size() << " times" << where << "\n"
+      ADD_FAILURE() << (m.missing > 0 ? "LOST" : "DUPLICATED") << ": partition " << p << ", source batch at offset "
+                    << (m.source_offset >= 0 ? std::to_string(m.source_offset) : "?") << " is in the target "
+                    << m.target_offsets.size() << " times" << where << "\n"
                     << resume_lines;
     }
     auto proof = app::prove_identity(t.batches, {s.batches});
@@ -421,7 +398,7 @@ TEST(RealChaos, KilledRunsBrokerRestartAndLeaderMoveLoseAndDuplicateNothing) {
   }
 
   std::string all_logs;
-  for (const auto& c : children) all_logs += slurp(c.log);
+  for (const auto& c : children) all_logs += read_file(c.log);
   size_t resumes = count_of(all_logs, "exactly-once resume: target tail matched");
   size_t fallbacks = count_of(all_logs, "exactly-once resume failed");
   std::string codec_text;

@@ -59,11 +59,6 @@ constexpr int kPartitions = 2;
 constexpr int kRecords = 300;
 constexpr const char* kWrongPassword = "Wr0ng-Passw0rd-Not-The-Users";
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  return std::string((std::istreambuf_iterator<char>(in)), {});
-}
-
 std::string lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return s;
@@ -128,7 +123,7 @@ ChildResult run_tiermirror(const std::vector<std::string>& args, const std::stri
     std::this_thread::sleep_for(milliseconds(50));
   }
   r.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-  r.err = slurp(stderr_path);
+  r.err = read_file(stderr_path);
   return r;
 }
 
@@ -179,7 +174,7 @@ class RealSecurityBase : public ::testing::Test {
     for (const auto& f : std::filesystem::directory_iterator(dir_)) {
       auto name = f.path().filename().string();
       if (name == "password" || name == "wrong-password") continue;
-      std::string text = slurp(f.path().string());
+      std::string text = read_file(f.path().string());
       for (const std::string& secret : {env_->sasl_password, std::string(kWrongPassword)})
         EXPECT_EQ(text.find(secret), std::string::npos) << "a password shows in " << f.path();
     }
@@ -345,7 +340,7 @@ TEST_P(RealSecurity, MirrorsOverTheListenerThroughDataPathAndAdmin) {
   spec.partition_sync = !admin_broken;
   auto config = write_config(spec, "route.yaml");
   auto cfg = load(config);
-  ASSERT_TRUE(cfg) << "the route config does not load: " << slurp(config);
+  ASSERT_TRUE(cfg) << "the route config does not load: " << read_file(config);
 
   // The data path, on both clusters.
   for (const auto* c : {&cfg->source, &cfg->target}) {
@@ -564,7 +559,7 @@ TEST_F(RealSecurityFailures, NoPasswordInLogsStatusOrMetrics) {
     ::kill(pid, SIGKILL);
     ::waitpid(pid, &st, 0);
   }
-  std::string err = slurp(log);
+  std::string err = read_file(log);
   ASSERT_TRUE(mirrored) << "the route did not mirror within 40 s; /metrics: " << metrics.substr(0, 2000) << "\nlog:\n"
                         << err.substr(err.size() > 8000 ? err.size() - 8000 : 0);
   EXPECT_TRUE(exited && WIFEXITED(st) && WEXITSTATUS(st) == 0) << "run did not stop cleanly on SIGTERM";
