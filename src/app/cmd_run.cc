@@ -62,7 +62,8 @@ int cmd_run(const RunOptions& opts) {
   if (cfg.partition_sync.enabled) {
     auto route = running.route;
     auto sync_metrics = ops ? ops->observer() : nullptr;
-    syncer = std::make_unique<SyncThread>(cfg, [route, sync_metrics](const control::SyncReport& report) {
+    SyncThread::Callbacks calls;
+    calls.after_pass = [route, sync_metrics](const control::SyncReport& report) {
       if (sync_metrics) sync_metrics->sync_pass(report);
       std::map<std::string, std::string> refused;
       for (const auto& v : report.verdicts)
@@ -81,14 +82,22 @@ int cmd_run(const RunOptions& opts) {
       // partitions forever: they start at Kafka's default limit; the next pass corrects it.
       route->set_max_message_bytes(std::move(limits), !report.errors.empty());
       route->refresh_now();  // created or grown partitions start without waiting
-    }, [&](const std::string& why) {
+    };
+    // A topic's partitions start as soon as its target limit is known, not after a pass that
+    // may have many topics to create first. Refused topics wait for the pass's end, where
+    // their refusal reaches the route before their limit.
+    calls.topic_checked = [route](const control::IdentityVerdict& v, int64_t max_message_bytes) {
+      if (!v.refused) route->set_max_message_bytes({{v.topic, static_cast<size_t>(max_message_bytes)}}, false);
+    };
+    calls.login_failed = [&](const std::string& why) {
       // A refused login will not fix itself, as on the data path: stop with the reason.
       {
         std::lock_guard lk(mu);
         if (!fatal) fatal = "partition-count syncer: " + why;
       }
       kill(getpid(), SIGUSR1);
-    });
+    };
+    syncer = std::make_unique<SyncThread>(cfg, std::move(calls));
     running.route->on_new_partitions([s = syncer.get()](std::vector<TopicPartition>) { s->poke(); });
   }
   if (opts.until_caught_up) {

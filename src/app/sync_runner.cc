@@ -78,9 +78,8 @@ std::optional<std::string> admin_login_failure(const control::RdKafkaAdmin& admi
   return out;
 }
 
-SyncThread::SyncThread(const config::Config& cfg, std::function<void(const control::SyncReport&)> after_pass,
-                       std::function<void(const std::string&)> login_failed)
-    : cfg_(cfg), after_pass_(std::move(after_pass)), login_failed_(std::move(login_failed)), thread_([this] { loop(); }) {}
+SyncThread::SyncThread(const config::Config& cfg, Callbacks callbacks)
+    : cfg_(cfg), callbacks_(std::move(callbacks)), thread_([this] { loop(); }) {}
 
 SyncThread::~SyncThread() {
   {
@@ -133,13 +132,18 @@ void SyncThread::loop() {
         source = source_;
         target = target_;
       }
-      control::Syncer syncer(*source, *target, sync_options(cfg));
+      auto opts = sync_options(cfg);
+      if (callbacks_.topic_checked)
+        opts.on_topic_checked = [this](const control::IdentityVerdict& v, int64_t max_message_bytes) {
+          if (!stopping()) callbacks_.topic_checked(v, max_message_bytes);
+        };
+      control::Syncer syncer(*source, *target, std::move(opts));
       auto report = syncer.run_once(false);
-      if (after_pass_ && !stopping()) after_pass_(report);
-      if (report.failed() && login_failed_ && !stopping())
+      if (callbacks_.after_pass && !stopping()) callbacks_.after_pass(report);
+      if (report.failed() && callbacks_.login_failed && !stopping())
         for (const auto* a : {source.get(), target.get()})
           if (auto why = admin_login_failure(*a, cfg)) {
-            login_failed_(*why);
+            callbacks_.login_failed(*why);
             break;
           }
     } catch (const std::exception& e) {

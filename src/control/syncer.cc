@@ -398,9 +398,10 @@ class Pass {
       v.incomplete = true;
       v.problems.push_back("cannot read the target topic's configs: " + tgt_cfg.error().str());
     }
+    int64_t max_message_bytes = 0;
     if (tgt_cfg) {
       auto max = parse_int(config_value(*tgt_cfg, "max.message.bytes", std::to_string(kDefaultMaxMessageBytes)));
-      if (max && *max > 0) report_.target_max_message_bytes[topic] = *max;
+      if (max && *max > 0) report_.target_max_message_bytes[topic] = max_message_bytes = *max;
     }
     if (src_cfg && tgt_cfg) v.problems = identity_problems(*src_cfg, *tgt_cfg);
     // A topic whose configs could not be checked is refused too: refuse means "mirror only what is
@@ -413,6 +414,7 @@ class Pass {
                                     : "target topic breaks batch identity",
               {{"topic", topic}, {"cluster", target_.cluster_name()}, {"refused", v.refused}, {"problems", all}});
     }
+    if (opts_.on_topic_checked) opts_.on_topic_checked(v, max_message_bytes);
     report_.verdicts.push_back(std::move(v));
   }
 

@@ -30,11 +30,17 @@ std::optional<std::string> admin_login_failure(const control::RdKafkaAdmin& admi
 
 class SyncThread {
  public:
-  /// `after_pass` runs on the syncer thread after every pass (e.g. to tell the route);
-  /// `login_failed` after a pass that failed because a cluster refused the admin client's
-  /// login (it will not fix itself: `run` stops with it).
-  SyncThread(const config::Config& cfg, std::function<void(const control::SyncReport&)> after_pass,
-             std::function<void(const std::string&)> login_failed = nullptr);
+  /// All run on the syncer thread.
+  struct Callbacks {
+    /// After every pass (e.g. to tell the route).
+    std::function<void(const control::SyncReport&)> after_pass;
+    /// During a pass, as soon as one target topic was checked (control::SyncOptions::on_topic_checked).
+    std::function<void(const control::IdentityVerdict&, int64_t target_max_message_bytes)> topic_checked;
+    /// After a pass that failed because a cluster refused the admin client's login (it will
+    /// not fix itself: `run` stops with it).
+    std::function<void(const std::string&)> login_failed;
+  };
+  SyncThread(const config::Config& cfg, Callbacks callbacks);
   ~SyncThread();
   /// Runs a pass soon (new source partitions were seen).
   void poke();
@@ -50,8 +56,7 @@ class SyncThread {
 
   config::Config cfg_;  // guarded by mu_
   std::shared_ptr<control::RdKafkaAdmin> source_, target_;  // guarded by mu_
-  std::function<void(const control::SyncReport&)> after_pass_;
-  std::function<void(const std::string&)> login_failed_;
+  Callbacks callbacks_;
   std::mutex mu_;
   std::condition_variable cv_;
   bool poked_ = false, stop_ = false;

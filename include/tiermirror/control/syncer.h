@@ -21,6 +21,8 @@ namespace tiermirror::control {
 
 enum class IdentityPolicy { warn, refuse };
 
+struct IdentityVerdict;
+
 struct SyncOptions {
   /// Which source topics this route mirrors (internal topics are never mirrored). Empty = all.
   std::function<bool(const std::string&)> select;
@@ -35,6 +37,10 @@ struct SyncOptions {
   /// Attempts for retriable errors (timeouts, disconnects, NOT_CONTROLLER, ...) within `timeout`.
   int max_attempts = 3;
   std::chrono::milliseconds retry_backoff{200};
+  /// Called during a pass as soon as one target topic has been checked (its verdict, and its
+  /// max.message.bytes, 0 when unread), before the pass goes on to the next topic: a route
+  /// starts that topic's partitions without waiting for a pass that creates many topics.
+  std::function<void(const IdentityVerdict&, int64_t target_max_message_bytes)> on_topic_checked;
 };
 
 struct SyncAction {

@@ -111,6 +111,22 @@ TEST_F(SyncerTest, ReportsEachTargetTopicsMaxMessageBytesForTheRoute) {
   EXPECT_EQ(r.target_max_message_bytes["plain"], 1048588) << "Kafka's default where the topic sets none";
 }
 
+// A route starts a topic's partitions once it knows the target's limit: the pass tells it per
+// topic, before it goes on to create the next topic (a pass creating many topics takes seconds).
+TEST_F(SyncerTest, EachTopicIsReportedAsSoonAsItIsChecked) {
+  source.add_topic("a-existing", 1);
+  target.add_topic("a-existing", 1, {{"max.message.bytes", "20000"}});
+  source.add_topic("b-missing", 1);
+  std::vector<std::string> seen;
+  opts.on_topic_checked = [&](const IdentityVerdict& v, int64_t max_message_bytes) {
+    seen.push_back(v.topic + "=" + std::to_string(max_message_bytes) + " creations=" +
+                   std::to_string(target.count(Op::create_topic)));
+  };
+  auto r = run();
+  EXPECT_EQ(seen, (std::vector<std::string>{"a-existing=20000 creations=0", "b-missing=1048588 creations=1"}));
+  EXPECT_EQ(r.verdicts.size(), 2u);
+}
+
 TEST_F(SyncerTest, EqualCountsNeedNothing) {
   source.add_topic("t", 4);
   target.add_topic("t", 4);
