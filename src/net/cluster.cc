@@ -31,6 +31,14 @@ Cluster::Cluster(asio::io_context& io, std::vector<Endpoint> bootstrap, ClusterO
     }
     if (chained) chained(ec, detail);
   };
+  opts_.connection.on_connection_failure = [login = login_, chained = std::move(opts_.connection.on_connection_failure)](
+                                               const std::string& line) {
+    {
+      std::lock_guard lk(login->mu);
+      login->last_connection_failure = line;
+    }
+    if (chained) chained(line);
+  };
   // Bootstrap connections get negative ids: they are not brokers until metadata says so.
   int32_t id = -1;
   for (const auto& ep : bootstrap_) bootstrap_conns_.push_back(Connection::create(io_, ep, id--, opts_.connection));
@@ -217,6 +225,11 @@ void Cluster::report_error(std::error_code ec) {
 }  // namespace tiermirror::net
 
 namespace tiermirror::net {
+
+std::optional<std::string> Cluster::last_connection_failure() const {
+  std::lock_guard lk(login_->mu);
+  return login_->last_connection_failure;
+}
 
 std::optional<std::string> Cluster::login_failure() const {
   std::lock_guard lk(login_->mu);

@@ -5,6 +5,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/write.hpp>
+#include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
 
@@ -198,6 +199,7 @@ void Connection::on_resolved(const std::error_code& ec, asio::ip::tcp::resolver:
 
 void Connection::on_connected(const std::error_code& ec) {
   if (ec) return fail_connection(ec, "connect");
+  frames_ = 0;
   boost::system::error_code ignored;
   socket_.set_option(asio::ip::tcp::no_delay(true), ignored);  // requests are latency-bound
   // Closed (or the process killed), the connection is reset, not finished: a broker reads a
@@ -248,10 +250,24 @@ void Connection::on_tls_handshake(const boost::system::error_code& ec) {
 
 std::string Connection::tls_error_detail(const boost::system::error_code& ec) const {
   std::string d = "TLS handshake: " + ec.message();
-  if (tls_) {
-    long v = SSL_get_verify_result(tls_->native_handle());
-    if (v != X509_V_OK) d += std::string(" (") + X509_verify_cert_error_string(v) + ")";
+  if (!tls_) return d;
+  SSL* ssl = tls_->native_handle();
+  long v = SSL_get_verify_result(ssl);
+  if (v != X509_V_OK) return d + std::string(" (") + X509_verify_cert_error_string(v) + ")";
+  if (!SSL_get0_peer_certificate(ssl)) {
+    // No certificate came back: the peer closed or answered in something else than TLS. A
+    // Kafka listener without TLS reads the ClientHello as an absurd frame size and closes.
+    if (ec == asio::ssl::error::stream_truncated || ec == asio::error::eof ||
+        ERR_GET_REASON(static_cast<unsigned long>(ec.value())) == SSL_R_WRONG_VERSION_NUMBER)
+      d += " (the broker does not speak TLS on this port: is it a PLAINTEXT or SASL_PLAINTEXT listener? then set "
+           "security.protocol to match)";
+    return d;
   }
+  // The broker's certificate was accepted and it still refused: a listener with
+  // ssl.client.auth=required refuses clients that send no certificate (with TLS 1.3, as an
+  // alert on the first read after the handshake).
+  if (opts_.security.tls && opts_.security.tls->options().cert_file.empty())
+    d += " (the broker may require a client certificate: set tls.cert_file and tls.key_file)";
   return d;
 }
 
@@ -368,8 +384,13 @@ void Connection::on_sasl_handshake(std::error_code ec, SharedBuffer frame, int16
   auto kec = make_error_code(static_cast<kafka_errc>(d.value->error_code));
   std::string enabled;
   for (const auto& m : d.value->mechanisms) enabled += (enabled.empty() ? "" : ", ") + m;
-  fail_login(kec, "SASL mechanism " + std::string(mechanism_name(opts_.security.sasl->mechanism)) + " refused (" +
-                      kec.message() + "); the broker enables: " + (enabled.empty() ? "none" : enabled));
+  std::string detail = "SASL mechanism " + std::string(mechanism_name(opts_.security.sasl->mechanism)) + " refused (" +
+                       kec.message() + "); the broker enables: " + (enabled.empty() ? "none" : enabled);
+  // A listener without SASL still answers SaslHandshake, through KafkaApis: ILLEGAL_SASL_STATE
+  // and no mechanisms.
+  if (kec == kafka_errc::illegal_sasl_state && enabled.empty())
+    detail += " (this listener does not use SASL: set security.protocol to PLAINTEXT or SSL, without sasl)";
+  fail_login(kec, detail);
 }
 
 void Connection::send_sasl_token(Bytes token) {
@@ -465,10 +486,17 @@ void Connection::became_ready() {
   pump();
 }
 
-void Connection::fail_connection(std::error_code ec, const char* where) {
+void Connection::fail_connection(std::error_code ec, const char* where, const std::string& hint) {
   if (state_ == State::closed) return;
-  TM_WARN(kComponent, "connection failed",
-          {{"broker", ep_.str()}, {"broker_id", broker_id_}, {"during", where}, {"error", ec.message()}});
+  if (hint.empty())
+    TM_WARN(kComponent, "connection failed",
+            {{"broker", ep_.str()}, {"broker_id", broker_id_}, {"during", where}, {"error", ec.message()}});
+  else
+    TM_WARN(kComponent, "connection failed", {{"broker", ep_.str()}, {"broker_id", broker_id_}, {"during", where},
+                                              {"error", ec.message()}, {"hint", hint}});
+  if (opts_.on_connection_failure)
+    opts_.on_connection_failure("broker " + ep_.str() + ": " + where + ": " + ec.message() +
+                                (hint.empty() ? "" : " (" + hint + ")"));
   ++generation_;
   boost::system::error_code ignored;
   socket_.close(ignored);
@@ -599,6 +627,7 @@ void Connection::write_next() {
 
 void Connection::start_read() {
   auto region = decoder_.prepare();
+  read_region_ = region;
   uint64_t gen = generation_;
   auto done = [self = shared_from_this(), gen, keep = tls_](const boost::system::error_code& ec, size_t n) {
     if (gen != self->generation_) return;
@@ -616,11 +645,21 @@ void Connection::on_read(const boost::system::error_code& ec, size_t n) {
     // its refusal arrives as an alert on the first read.
     if (tls_ && state_ == State::negotiating && is_tls_error(ec))
       return fail_login(make_error_code(login_errc::tls_handshake_failed), tls_error_detail(ec));
-    return fail_connection(ec, "read");
+    return fail_connection(ec, "read", read_failure_hint(ec));
   }
   std::error_code fec;
+  const bool first_bytes = frames_ == 0 && decoder_.partial_size() == 0;
   decoder_.commit(n, fec);
-  if (fec) return fail_connection(fec, "read frame size");
+  if (fec) {
+    // A TLS record starts with its content type (21 alert, 22 handshake) and version 3.x; read
+    // as a Kafka frame size that is hundreds of MB: a TLS listener answered our plaintext.
+    const bool tls_bytes = first_bytes && !tls_ && n >= 2 && (read_region_[0] == 21 || read_region_[0] == 22) &&
+                           read_region_[1] == 3;
+    return fail_connection(fec, "read frame size",
+                           tls_bytes ? "the broker answered with TLS: this is a TLS listener, set security.protocol "
+                                       "to SSL (or SASL_SSL)"
+                                     : "");
+  }
   uint64_t gen = generation_;
   if (auto frame = decoder_.pop()) {
     dispatch_frame(std::move(*frame));
@@ -629,7 +668,22 @@ void Connection::on_read(const boost::system::error_code& ec, size_t n) {
   start_read();
 }
 
+std::string Connection::read_failure_hint(const boost::system::error_code& ec) const {
+  const bool closed = ec == asio::error::eof || ec == asio::ssl::error::stream_truncated;
+  // Kafka answers ApiVersions before a SASL login (KIP-152) and closes the connection at the
+  // next request of a client that did not log in.
+  if (closed && !opts_.security.sasl && state_ == State::ready && frames_ == 1)
+    return "the broker closed the connection at the first request after ApiVersions: a SASL listener does that "
+           "to clients that do not log in; set security.protocol to SASL_PLAINTEXT or SASL_SSL, with sasl settings";
+  // Some TLS stacks close without an alert when the first bytes are not a ClientHello.
+  if (closed && !tls_ && state_ == State::negotiating && frames_ == 0)
+    return "the broker closed the connection before answering ApiVersions: is it a TLS listener? then set "
+           "security.protocol to SSL (or SASL_SSL)";
+  return "";
+}
+
 void Connection::dispatch_frame(SharedBuffer frame) {
+  ++frames_;
   auto corr = protocol::peek_correlation_id(frame.span());
   if (in_flight_.empty() || !corr || *corr != in_flight_.front()->correlation_id) {
     // Kafka answers in order on a connection: anything else means we lost track.

@@ -87,6 +87,9 @@ class Cluster : public std::enable_shared_from_this<Cluster> {
   /// the broker and the reason; cleared by a successful metadata refresh. A refresh that
   /// failed only because logins failed reports the login error instead of errc::no_leader.
   std::optional<std::string> login_failure() const;
+  /// The latest failure of any of this cluster's connections, one line with the broker, the
+  /// step, the error and the likely misconfiguration where the bytes tell (Connection).
+  std::optional<std::string> last_connection_failure() const;
   /// Re-read the TLS certificate files for the next connections (SIGHUP); connections that
   /// are up stay up.
   void reload_tls();
@@ -112,6 +115,7 @@ class Cluster : public std::enable_shared_from_this<Cluster> {
   struct LoginState {
     std::mutex mu;
     std::optional<std::string> failure;
+    std::optional<std::string> last_connection_failure;
   };
   std::shared_ptr<LoginState> login_ = std::make_shared<LoginState>();  // shared with the connections' hook
   std::error_code refresh_login_error_;  // guarded by mu_

@@ -26,6 +26,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <system_error>
 #include <vector>
@@ -65,6 +66,10 @@ struct ConnectionOptions {
   /// Called on the connection's strand when a login fails (TLS files or handshake, SASL, the
   /// password source), with a one-line reason naming the broker; never a secret.
   std::function<void(std::error_code, const std::string& detail)> on_login_failure;
+  /// Called on the connection's strand when the connection fails (logins included), with one
+  /// line naming the broker, the step, the error and, where the bytes tell, the likely
+  /// misconfiguration; never a secret.
+  std::function<void(const std::string& line)> on_connection_failure;
 };
 
 /// API version ranges a broker advertised.
@@ -150,7 +155,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void sasl_done(int64_t session_lifetime_ms);
   void became_ready();
   void fail_login(std::error_code ec, const std::string& detail);
-  void fail_connection(std::error_code ec, const char* where);
+  void fail_connection(std::error_code ec, const char* where, const std::string& hint = "");
+  std::string read_failure_hint(const boost::system::error_code& ec) const;
   void schedule_reconnect();
 
   void enqueue(std::shared_ptr<Pending> p);
@@ -191,6 +197,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool writing_ = false;
   std::vector<BufferSlice> write_segments_;
   protocol::FrameDecoder decoder_;
+  std::span<const uint8_t> read_region_;  // where the read under way receives
+  uint64_t frames_ = 0;                  // frames received on this connection (since the connect)
   std::vector<std::function<void(std::error_code)>> ready_waiters_;
 
   BrokerVersions broker_versions_;
