@@ -1,9 +1,12 @@
 // `tiermirror run`: mirrors the route until SIGTERM/SIGINT (or, with --until-caught-up,
 // until every partition reached the source high watermark seen at its start).
+#include <boost/asio/steady_timer.hpp>
+
 #include <atomic>
 #include <csignal>
 #include <iostream>
 #include <mutex>
+#include <tuple>
 
 #include "tiermirror/app/commands.h"
 #include "tiermirror/app/ops.h"
@@ -100,6 +103,28 @@ int cmd_run(const RunOptions& opts) {
     syncer = std::make_unique<SyncThread>(cfg, std::move(calls));
     running.route->on_new_partitions([s = syncer.get()](std::vector<TopicPartition>) { s->poke(); });
   }
+  // A cluster none of whose brokers could be spoken to since the start is far more often
+  // misconfigured (a listener of another protocol, a wrong port) than down: stop with what its
+  // connections said instead of retrying forever. Later outages are waited out as always.
+  boost::asio::steady_timer start_deadline(io.io(), cfg.limits.request_timeout);
+  start_deadline.async_wait([&, source = running.source, target = running.target](const boost::system::error_code& ec) {
+    if (ec) return;
+    for (const auto& [side, name, cluster] :
+         {std::tuple{"target", cfg.target.name, target}, std::tuple{"source", cfg.source.name, source}}) {
+      if (cluster->metadata()) continue;
+      const auto ms = cfg.limits.request_timeout.count();
+      std::string why = std::string("no broker of the ") + side + " cluster '" + name + "' could be spoken to within " +
+                        (ms % 1000 == 0 ? std::to_string(ms / 1000) + " s" : std::to_string(ms) + " ms") +
+                        " of the start (limits.request_timeout)";
+      why += ": " + cluster->last_connection_failure().value_or("none answered, and no connection attempt failed yet");
+      {
+        std::lock_guard lk(mu);
+        if (!fatal) fatal = why;
+      }
+      kill(getpid(), SIGUSR1);
+      return;
+    }
+  });
   if (opts.until_caught_up) {
     running.route->on_caught_up([&] {
       caught_up = true;
@@ -125,12 +150,19 @@ int cmd_run(const RunOptions& opts) {
     }
     if (sig == SIGUSR1 && !caught_up && !fatal) continue;
     if (sig != SIGUSR1) TM_INFO("app", "shutting down", {{"signal", sig}});
+    if (sig != SIGUSR1 && opts.until_caught_up && !caught_up) {
+      // A script waiting for "caught up" must not read a stop by signal as success.
+      std::lock_guard lk(mu);
+      if (!fatal) fatal = "stopped by signal " + std::to_string(sig) + " before every partition caught up";
+    }
     break;
   }
+  start_deadline.cancel();
   notify.stopping("stopping route " + cfg.route.name);
   if (ops) ops->set_state(ProcessState::stopping);
-  syncer.reset();  // finishes a pass under way first
+  // The route first: until it stops it may discover partitions and poke the syncer.
   running.stop(net::Millis(10000));
+  syncer.reset();  // finishes a pass under way first
   if (ops) ops->stop();  // before the io thread: /healthz and scrapes post to it
   io.stop();
   std::lock_guard lk(mu);

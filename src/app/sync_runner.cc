@@ -68,6 +68,12 @@ std::optional<std::string> admin_login_failure(const control::RdKafkaAdmin& admi
   if (!why) return std::nullopt;
   std::string out = "the admin client cannot log in to cluster '" + admin.cluster_name() + "': " + *why;
   const auto& cluster = admin.cluster_name() == cfg.target.name ? cfg.target : cfg.source;
+  // As on the data path (net::Connection): a TLS refusal after the broker's certificate was
+  // accepted, to a client that sends none, is most likely ssl.client.auth=required.
+  const bool no_client_cert = !cluster.security.tls || cluster.security.tls->cert_file.empty();
+  if (cluster.security.uses_tls() && no_client_cert && why->find("SSL") != std::string::npos &&
+      why->find("verify failed") == std::string::npos)
+    out += " (the broker may require a client certificate: set tls.cert_file and tls.key_file)";
   const auto& sasl = cluster.security.sasl;
   if (cluster.security.uses_sasl() && sasl && sasl->mechanism != config::SaslMechanism::plain &&
       !control::librdkafka_scram_works_with_kafka4())

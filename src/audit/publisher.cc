@@ -184,6 +184,8 @@ void Publisher::send_with_metadata(std::function<void(std::error_code)> done) {
     last_error_ = why;
     done(ec);
   };
+  // Without any metadata the cluster has not answered at all: "topic not found" would mislead.
+  if (!md) return fail(make_error_code(errc::no_leader), "no broker of cluster " + cluster_->options().name + " has answered");
   if (!topic) return fail(make_error_code(kafka_errc::unknown_topic_or_partition), "audit topic not found on " + cluster_->options().name);
   int32_t partition =
       topic->partitions[fnv1a(opts_.route) % topic->partitions.size()].partition;
@@ -271,6 +273,15 @@ void Publisher::flush_and_stop(net::Millis timeout, std::function<void(std::erro
     });
     auto attempt = std::make_shared<std::function<void()>>();
     *attempt = [self, once, deadline, attempt] {
+      // A cluster that never answered since the start (misconfigured, unreachable) would not
+      // answer now either: waiting out the stop deadline would only delay the exit.
+      if (!self->cluster_->metadata() && !self->pending_.empty()) {
+        deadline->cancel();
+        auto f = std::move(*once);
+        *once = nullptr;
+        asio::post(self->strand_, [attempt] { *attempt = nullptr; });  // not while it runs
+        return f(make_error_code(errc::no_leader));
+      }
       self->send_pending([self, once, deadline, attempt](std::error_code ec) {
         if (!*once) {  // timed out already
           *attempt = nullptr;

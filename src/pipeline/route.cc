@@ -134,45 +134,66 @@ void Route::start(std::function<void(std::error_code, std::string)> fatal) {
 void Route::refresh_metadata() {
   if (stopping_) return;
   auto self = shared_from_this();
-  // Target first, so partitions learn whether their target partition exists.
-  target_->refresh(std::nullopt, on_strand([self](std::error_code tec, net::MetadataPtr) {
-    self->source_->refresh(std::nullopt, self->on_strand([self, tec](std::error_code ec, net::MetadataPtr md) {
-      if (ec || !md) {
-        TM_WARN(kLog, "source metadata refresh failed", {{"route", self->opts_.name}, {"error", ec.message()}});
-      } else {
-        self->discover(md);
-        if (!tec) self->metadata_loaded_ = true;
-      }
-      if (tec) TM_WARN(kLog, "target metadata refresh failed", {{"route", self->opts_.name}, {"error", tec.message()}});
-      // A login refused before a cluster ever answered (wrong password, untrusted or expired
-      // certificate) will not fix itself: stop with the reason rather than retry forever.
-      for (auto [cec, cl, side] : {std::tuple{ec, self->source_.get(), "source"}, std::tuple{tec, self->target_.get(), "target"}}) {
-        if (!cec || !net::is_login_failure(cec) || cl->metadata() || !self->fatal_) continue;
-        return self->fatal_(cec, std::string("cannot log in to the ") + side + " cluster '" + cl->options().name +
-                                     "': " + cl->login_failure().value_or(cec.message()));
-      }
-      bool waiting = false;
-      for (auto& [tp, p] : self->parts_) {
-        if (p->state == PartitionState::waiting_target) self->set_running_or_waiting(*p);
-        waiting = waiting || p->state == PartitionState::waiting_target;
-      }
-      self->schedule();
-      // A target partition the syncer just created may not be in every broker's metadata yet
-      // (ZooKeeper-mode brokers learn it asynchronously: seen on Kafka 2.8), so while
-      // partitions wait for theirs the next look comes sooner: 0.5 s, doubling up to the interval.
-      auto next = self->opts_.metadata_interval;
-      if (waiting) {
-        self->waiting_refresh_ = std::min(next, self->waiting_refresh_.count() ? self->waiting_refresh_ * 2 : net::Millis(500));
-        next = self->waiting_refresh_;
-      } else {
-        self->waiting_refresh_ = net::Millis(0);
-      }
-      self->metadata_timer_.expires_after(next);
-      self->metadata_timer_.async_wait([self](const std::error_code& e) {
-        if (!e) self->refresh_metadata();
-      });
-    }));
+  // Both clusters at once: a source that cannot log in is known without waiting for a target
+  // that does not answer. The results are used together once both are in, the target's first,
+  // so partitions learn whether their target partition exists.
+  struct Both {
+    std::error_code source_ec, target_ec;
+    net::MetadataPtr source_md;
+    int left = 2;
+    bool fatal = false;
+  };
+  auto both = std::make_shared<Both>();
+  auto one_done = [self, both](std::error_code ec, net::Cluster* cl, const char* side) {
+    // A login refused before a cluster ever answered (wrong password, untrusted or expired
+    // certificate) will not fix itself: stop with the reason rather than retry forever.
+    if (ec && net::is_login_failure(ec) && !cl->metadata() && self->fatal_ && !self->stopping_ && !both->fatal) {
+      both->fatal = true;  // once: the process stops, and no refresh follows
+      self->fatal_(ec, std::string("cannot log in to the ") + side + " cluster '" + cl->options().name +
+                           "': " + cl->login_failure().value_or(ec.message()));
+    }
+    if (--both->left == 0 && !both->fatal) self->on_metadata(both->source_ec, both->source_md, both->target_ec);
+  };
+  target_->refresh(std::nullopt, on_strand([self, both, one_done](std::error_code ec, net::MetadataPtr) {
+    both->target_ec = ec;
+    one_done(ec, self->target_.get(), "target");
   }));
+  source_->refresh(std::nullopt, on_strand([self, both, one_done](std::error_code ec, net::MetadataPtr md) {
+    both->source_ec = ec;
+    both->source_md = md;
+    one_done(ec, self->source_.get(), "source");
+  }));
+}
+
+void Route::on_metadata(std::error_code ec, const net::MetadataPtr& md, std::error_code tec) {
+  if (stopping_) return;  // a refresh that ends after stop() discovers nothing
+  if (ec || !md) {
+    TM_WARN(kLog, "source metadata refresh failed", {{"route", opts_.name}, {"error", ec.message()}});
+  } else {
+    discover(md);
+    if (!tec) metadata_loaded_ = true;
+  }
+  if (tec) TM_WARN(kLog, "target metadata refresh failed", {{"route", opts_.name}, {"error", tec.message()}});
+  bool waiting = false;
+  for (auto& [tp, p] : parts_) {
+    if (p->state == PartitionState::waiting_target) set_running_or_waiting(*p);
+    waiting = waiting || p->state == PartitionState::waiting_target;
+  }
+  schedule();
+  // A target partition the syncer just created may not be in every broker's metadata yet
+  // (ZooKeeper-mode brokers learn it asynchronously: seen on Kafka 2.8), so while
+  // partitions wait for theirs the next look comes sooner: 0.5 s, doubling up to the interval.
+  auto next = opts_.metadata_interval;
+  if (waiting) {
+    waiting_refresh_ = std::min(next, waiting_refresh_.count() ? waiting_refresh_ * 2 : net::Millis(500));
+    next = waiting_refresh_;
+  } else {
+    waiting_refresh_ = net::Millis(0);
+  }
+  metadata_timer_.expires_after(next);
+  metadata_timer_.async_wait([self = shared_from_this()](const std::error_code& e) {
+    if (!e) self->refresh_metadata();
+  });
 }
 
 void Route::discover(const net::MetadataPtr& md) {
@@ -222,6 +243,7 @@ void Route::discover(const net::MetadataPtr& md) {
   if (!now.empty()) start_partitions(std::move(now));
   if (held.empty()) return;
   after(opts_.target_limits_wait, [self = shared_from_this(), held = std::set(held.begin(), held.end())] {
+    if (self->stopping_) return;
     auto released = self->start_awaiting([&](const TopicPartition& tp) { return held.count(tp) > 0; });
     if (released > 0)
       TM_WARN(kLog, "the syncer has not read the target topics' max.message.bytes in time; assuming Kafka's default "
@@ -430,11 +452,17 @@ void Route::set_running_or_waiting(Partition& p) {
       TM_INFO(kLog, "partition running", {{"partition", p.tp.str()}, {"from_offset", p.next_fetch.value()}});
     p.state = PartitionState::running;
     p.reason.clear();
-  } else if (p.state != PartitionState::waiting_target) {
-    p.state = PartitionState::waiting_target;
-    p.reason = "target partition " + std::to_string(p.tp.partition) + " of '" + p.tp.topic +
-               "' does not exist (target has fewer partitions than the source)";
-    TM_WARN(kLog, "partition waiting for the target", {{"partition", p.tp.str()}, {"reason", p.reason}});
+  } else {
+    // Without any metadata the target has not answered at all: saying its partition is
+    // missing would send the operator after the wrong problem.
+    std::string reason = md ? "target partition " + std::to_string(p.tp.partition) + " of '" + p.tp.topic +
+                                  "' does not exist (target has fewer partitions than the source)"
+                            : "no broker of the target cluster has answered yet";
+    if (p.state != PartitionState::waiting_target || p.reason != reason) {
+      p.state = PartitionState::waiting_target;
+      p.reason = std::move(reason);
+      if (md) TM_WARN(kLog, "partition waiting for the target", {{"partition", p.tp.str()}, {"reason", p.reason}});
+    }
   }
   check_caught_up();
 }

@@ -185,8 +185,11 @@ class RealSecurityBase : public ::testing::Test {
   }
 
   // A route config's cluster section for one listener case.
-  std::string cluster_yaml(const std::string& name, const RealCluster& c, const Listener& l, bool wrong_password = false) {
-    std::string y = "  name: " + name + "\n  bootstrap_servers: " + yaml_list(bootstrap_for(c, l)) + "\n";
+  // `dial`: the listener whose ports are in bootstrap_servers, when not `l`'s own (a client set up
+  // for another listener than the one it dials).
+  std::string cluster_yaml(const std::string& name, const RealCluster& c, const Listener& l, bool wrong_password = false,
+                           const std::optional<Listener>& dial = std::nullopt) {
+    std::string y = "  name: " + name + "\n  bootstrap_servers: " + yaml_list(bootstrap_for(c, dial.value_or(l))) + "\n";
     y += "  security:\n    protocol: " + std::string(config::to_string(l.protocol)) + "\n";
     if (l.protocol == config::SecurityProtocol::ssl || l.protocol == config::SecurityProtocol::sasl_ssl) {
       y += "    tls:\n      ca_file: '" + env_->tls_ca + "'\n";
@@ -206,17 +209,21 @@ class RealSecurityBase : public ::testing::Test {
     bool wrong_source_password = false, wrong_target_password = false;
     bool partition_sync = true;
     std::string metrics_listen;
+    std::optional<Listener> target_dial;  // see cluster_yaml
+    bool audit = false;
+    std::string request_timeout = "10s";
   };
   std::string write_config(const RouteSpec& s, const std::string& file) {
     std::string path = dir_ + "/" + file;
     std::ofstream(path) << "route: {name: '" << s.topic << "'}\n"
                         << "source:\n" << cluster_yaml("source", env_->source, s.source, s.wrong_source_password)
-                        << "target:\n" << cluster_yaml("target", env_->target, s.target, s.wrong_target_password)
+                        << "target:\n"
+                        << cluster_yaml("target", env_->target, s.target, s.wrong_target_password, s.target_dial)
                         << "topics:\n  include:\n    - '" << s.topic << "'\n"
                         << "commit_interval: 1s\n"
                         << "partition_sync: {enabled: " << (s.partition_sync ? "true" : "false") << "}\n"
-                        << "audit: {enabled: false}\n"
-                        << "limits: {request_timeout: 10s}\n"
+                        << "audit: {enabled: " << (s.audit ? "true" : "false") << "}\n"
+                        << "limits: {request_timeout: " << s.request_timeout << "}\n"
                         << "metrics: {listen: \"" << s.metrics_listen << "\"}\n";
     return path;
   }
@@ -517,6 +524,94 @@ TEST_F(RealSecurityFailures, MutualTlsWithoutClientCertificateStopsRunAndSyncWit
   // Kafka 3.x and 4.x answer with a bad_certificate alert; Kafka 2.8's TLS 1.3 engine leaves the
   // client with "decryption failed or bad record mac": the cause named is then only TLS.
   expect_exit_3(spec, {"certificate", "tls", "ssl routines"});
+  // Whatever the alert says, the likely cause and its fix are named.
+  EXPECT_NE(read_file(dir_ + "/run.stderr").find("the broker may require a client certificate: set tls.cert_file"),
+            std::string::npos);
+}
+
+// A client set up for another listener than the one it dials: `run` names what the bytes mean
+// and stops with exit 3, at once when the broker refused a login step, else at the start
+// deadline (limits.request_timeout) since no broker could be spoken to; and while the cluster
+// has not answered, it derives no warning from its missing metadata.
+TEST_F(RealSecurityFailures, ListenerOfAnotherProtocolIsNamedAndStopsRunWithExit3) {
+  using P = config::SecurityProtocol;
+  using M = config::SaslMechanism;
+  const Listener plaintext{"plaintext", P::plaintext, false, false, std::nullopt};
+  const Listener ssl{"ssl", P::ssl, false, false, std::nullopt};
+  const Listener sasl_plaintext{"sasl_plaintext_plain", P::sasl_plaintext, false, false, M::plain};
+  const Listener sasl_ssl{"sasl_ssl_plain", P::sasl_ssl, false, false, M::plain};
+  struct Case {
+    Listener client, dialled;
+    std::string needle;  // in the line that says why run stopped
+  };
+  const std::vector<Case> cases{
+      {ssl, sasl_ssl, "a SASL listener does that to clients that do not log in"},
+      {plaintext, sasl_plaintext, "a SASL listener does that to clients that do not log in"},
+      {plaintext, ssl, "TLS listener"},
+      {ssl, plaintext, "the broker does not speak TLS on this port"},
+      {sasl_ssl, ssl, "this listener does not use SASL"},
+  };
+  const std::string topic = real::unique_topic("sec-mismatch");
+  ASSERT_NO_FATAL_FAILURE(make_topic(topic, true));
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.client.name + " client dialling the " + c.dialled.name + " listener");
+    RouteSpec spec;
+    spec.topic = topic;
+    spec.source = plaintext;
+    spec.target = c.client;
+    spec.target_dial = c.dialled;
+    spec.audit = true;
+    spec.request_timeout = "5s";
+    auto config = write_config(spec, "route-" + c.client.name + "-" + c.dialled.name + ".yaml");
+    auto r = run_tiermirror({"run", "--until-caught-up", "--config", config},
+                            dir_ + "/run-" + c.client.name + "-" + c.dialled.name + ".stderr", seconds(40));
+    EXPECT_EQ(r.status, 3) << r.err;
+    EXPECT_LT(r.seconds, 15.0) << "run took " << r.seconds << " s to stop";
+    std::string stopped;
+    std::istringstream in(r.err);
+    for (std::string line; std::getline(in, line);)
+      if (line.find("route failed") != std::string::npos) stopped = line;
+    EXPECT_NE(stopped.find(c.needle), std::string::npos) << "run's last words: " << stopped << "\n" << r.err;
+    EXPECT_EQ(r.err.find("does not exist"), std::string::npos) << r.err;
+    EXPECT_EQ(r.err.find("audit topic not found"), std::string::npos) << r.err;
+    std::printf("%s client -> %s listener: exit %d in %.1f s: %s\n", c.client.name.c_str(), c.dialled.name.c_str(),
+                r.status, r.seconds, stopped.substr(std::min(stopped.size(), stopped.find("error="))).c_str());
+  }
+}
+
+// `run --until-caught-up` stopped by a signal before it caught up is not a success.
+TEST_F(RealSecurityFailures, UntilCaughtUpStoppedBeforeCatchingUpExitsNonZero) {
+  using P = config::SecurityProtocol;
+  const Listener plaintext{"plaintext", P::plaintext, false, false, std::nullopt};
+  RouteSpec spec;
+  spec.topic = real::unique_topic("sec-sigterm");
+  ASSERT_NO_FATAL_FAILURE(make_topic(spec.topic, true));
+  spec.source = spec.target = plaintext;
+  // A target that never answers (a SASL listener dialled without SASL) keeps the route from
+  // catching up; the start deadline is far away.
+  spec.target_dial = Listener{"sasl_plaintext_plain", P::sasl_plaintext, false, false, config::SaslMechanism::plain};
+  spec.request_timeout = "120s";
+  auto config = write_config(spec, "route.yaml");
+  std::string log = dir_ + "/run.stderr";
+  pid_t pid = spawn_tiermirror({"run", "--until-caught-up", "--config", config}, log);
+  ASSERT_GT(pid, 0);
+  std::this_thread::sleep_for(seconds(2));
+  ::kill(pid, SIGTERM);
+  int st = 0;
+  bool exited = false;
+  for (int i = 0; i < 400 && !exited; ++i) {
+    exited = ::waitpid(pid, &st, WNOHANG) == pid;
+    if (!exited) std::this_thread::sleep_for(milliseconds(50));
+  }
+  if (!exited) {
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, &st, 0);
+  }
+  EXPECT_TRUE(exited) << "run did not stop within 20 s of SIGTERM";
+  ASSERT_TRUE(WIFEXITED(st));
+  EXPECT_EQ(WEXITSTATUS(st), 3) << read_file(log);
+  EXPECT_NE(read_file(log).find("stopped by signal 15 before every partition caught up"), std::string::npos)
+      << read_file(log);
 }
 
 // A running route over SASL (PLAIN over SASL_PLAINTEXT from the source, over SASL_SSL to the

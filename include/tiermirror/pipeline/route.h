@@ -166,6 +166,7 @@ class Route : public std::enable_shared_from_this<Route> {
   auto on_strand(F&& f);
 
   void refresh_metadata();
+  void on_metadata(std::error_code source_ec, const net::MetadataPtr& source_md, std::error_code target_ec);
   void discover(const net::MetadataPtr& source_md);
   void start_partitions(std::vector<TopicPartition> tps);
   /// Starts the partitions held by await_target_limits that `pred` selects; how many.

@@ -26,11 +26,12 @@ struct Run {
   std::string err;  // stderr
 };
 
-Run run(const std::string& args) {
+// `prefix`: a command that runs tiermirror (e.g. `timeout`), empty for none.
+Run run(const std::string& args, const std::string& prefix = "") {
   auto dir = std::filesystem::temp_directory_path() / ("tm-cli-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   std::string err_file = (dir / "stderr").string();
-  std::string cmd = std::string(TIERMIRROR_BINARY) + " " + args + " 2>" + err_file;
+  std::string cmd = prefix + std::string(TIERMIRROR_BINARY) + " " + args + " 2>" + err_file;
   Run r;
   FILE* p = ::popen(cmd.c_str(), "r");
   std::array<char, 4096> buf;
@@ -151,15 +152,15 @@ TEST(Cli, RunStopsWithOneLineWhenTheLoginCannotWork) {
 }
 
 TEST(Cli, RunStopsCleanlyOnSigterm) {
-  // Brokers that do not answer: run keeps retrying (as a daemon must) until SIGTERM, then
-  // stops, commits nothing it did not mirror, and exits 0.
+  // Brokers that do not answer: run keeps retrying until SIGTERM (which comes before the start
+  // deadline, limits.request_timeout), then stops, commits nothing it did not mirror, and exits 0.
   std::string yaml =
       "route: {name: r}\n"
       "source: {name: a, bootstrap_servers: [\"127.0.0.1:1\"]}\n"
       "target: {name: b, bootstrap_servers: [\"127.0.0.1:2\"]}\n"
       "topics: {include: [t]}\n"
       "metrics: {listen: \"\"}\n"
-      "limits: {request_timeout: 1s}\n";
+      "limits: {request_timeout: 60s}\n";
   auto config = write_temp("run.yaml", yaml);
   auto err_file = write_temp("run.stderr", "");
   pid_t pid = ::fork();
@@ -186,6 +187,40 @@ TEST(Cli, RunStopsCleanlyOnSigterm) {
   EXPECT_EQ(WEXITSTATUS(status), 0) << err;
   EXPECT_NE(err.find("shutting down"), std::string::npos) << err;
   EXPECT_NE(err.find("route stopped"), std::string::npos) << err;
+}
+
+TEST(Cli, RunStopsWithExit3WhenNoBrokerAnsweredByTheStartDeadline) {
+  // No broker of the target could ever be spoken to: far more often a wrong address or listener
+  // than an outage. run names the cluster and what its connections saw, and exits 3.
+  auto config = write_temp("deadline.yaml",
+                           "route: {name: r}\n"
+                           "source: {name: a, bootstrap_servers: [\"127.0.0.1:1\"]}\n"
+                           "target: {name: b, bootstrap_servers: [\"127.0.0.1:2\"]}\n"
+                           "topics: {include: [t]}\n"
+                           "metrics: {listen: \"\"}\n"
+                           "partition_sync: {enabled: false}\n"
+                           "limits: {request_timeout: 1s}\n");
+  auto r = run("run --config " + config);
+  EXPECT_EQ(r.status, 3) << r.err;
+  EXPECT_NE(r.err.find("no broker of the target cluster 'b' could be spoken to within 1 s of the start "
+                       "(limits.request_timeout): broker 127.0.0.1:2: connect: Connection refused"),
+            std::string::npos)
+      << r.err;
+}
+
+TEST(Cli, UntilCaughtUpStoppedBySignalIsNotASuccess) {
+  auto config = write_temp("until.yaml",
+                           "route: {name: r}\n"
+                           "source: {name: a, bootstrap_servers: [\"127.0.0.1:1\"]}\n"
+                           "target: {name: b, bootstrap_servers: [\"127.0.0.1:2\"]}\n"
+                           "topics: {include: [t]}\n"
+                           "metrics: {listen: \"\"}\n"
+                           "partition_sync: {enabled: false}\n"
+                           "limits: {request_timeout: 60s}\n");
+  // `timeout` sends SIGTERM after 1 s and exits with run's own status.
+  auto r = run("run --until-caught-up --config " + config, "timeout --preserve-status 1 ");
+  EXPECT_EQ(r.status, 3) << r.err;
+  EXPECT_NE(r.err.find("stopped by signal 15 before every partition caught up"), std::string::npos) << r.err;
 }
 
 TEST(Cli, AuditCheckAnswersTwoWhenItCannotTell) {
