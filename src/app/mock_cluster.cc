@@ -4,6 +4,12 @@
 #include <random>
 #include <stdexcept>
 
+#include "tiermirror/common/errors.h"
+#include "tiermirror/net/call.h"
+#include "tiermirror/net/cluster.h"
+#include "tiermirror/net/io_thread.h"
+#include "tiermirror/protocol/messages/produce.h"
+
 namespace tiermirror::app {
 namespace {
 
@@ -99,6 +105,32 @@ int produce_traffic(const std::string& bootstrap, const std::string& topic, cons
   rd_kafka_poll(rk.get(), 0);
   if (counter.failed) throw std::runtime_error("produce: " + std::to_string(counter.failed.load()) + " records failed");
   return counter.ok.load();
+}
+
+std::string append_raw_batch(const std::string& bootstrap, const TopicPartition& tp, const Bytes& batch) {
+  net::IoThread io;
+  auto o = net::ClusterOptions::named("demo-setup");
+  o.connection.client_id = "tiermirror-demo-setup";
+  auto cluster = net::Cluster::create(io.io(), net::parse_endpoints(bootstrap), o);
+  using MetaResult = std::pair<std::error_code, net::MetadataPtr>;
+  auto [mec, md] = net::await<MetaResult>(
+      [&](auto done) { cluster->refresh(std::nullopt, [done](auto e, auto m) { done({e, m}); }); });
+  if (mec) {
+    cluster->close();
+    return "metadata: " + mec.message();
+  }
+  protocol::ProduceRequest req;
+  req.topics.push_back({tp.topic, {{tp.partition, {BufferSlice(SharedBuffer(Bytes(batch)))}}}});
+  using Produced = std::pair<std::error_code, protocol::ProduceResponse>;
+  auto [ec, resp] = net::await<Produced>([&](auto done) {
+    net::call<protocol::ProduceResponse>(cluster->leader_connection(tp.topic, tp.partition), req, net::Millis(5000),
+                                         [done](auto e, auto r, int16_t) { done({e, r}); });
+  });
+  cluster->close();
+  if (ec) return ec.message();
+  if (resp.topics.empty() || resp.topics[0].partitions.empty()) return "an empty Produce response";
+  int16_t code = resp.topics[0].partitions[0].error_code;
+  return code ? std::string(kafka_error_name(code)) + " (error " + std::to_string(code) + ")" : std::string();
 }
 
 }  // namespace tiermirror::app

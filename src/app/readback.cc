@@ -3,6 +3,8 @@
 #include <thread>
 
 #include "tiermirror/net/io_thread.h"
+#include "tiermirror/pipeline/aborted_filter.h"
+#include "tiermirror/pipeline/records.h"
 
 namespace tiermirror::app {
 
@@ -92,6 +94,9 @@ IdentityProof prove_identity(const std::vector<protocol::RecordBatchView>& targe
       return proof;
     }
     proof.records += t.records_count();
+    auto& tally = proof.by_codec[t.codec()];
+    tally.batches++;
+    tally.records += t.records_count();
   }
   for (size_t s = 0; s < sources.size(); ++s) {
     if (proof.matched[s] != sources[s].size()) {
@@ -99,6 +104,99 @@ IdentityProof prove_identity(const std::vector<protocol::RecordBatchView>& targe
                      " batches missing from the target";
       return proof;
     }
+  }
+  proof.ok = true;
+  return proof;
+}
+
+}  // namespace tiermirror::app
+
+namespace tiermirror::app {
+
+std::string_view to_string(Delivery d) {
+  switch (d) {
+    case Delivery::forwarded: return "forwarded";
+    case Delivery::repacked: return "repacked";
+    case Delivery::dropped_control: return "dropped (control)";
+    case Delivery::dropped_aborted: return "dropped (aborted)";
+  }
+  return "?";
+}
+
+namespace {
+
+bool same_bytes(const std::optional<ByteSpan>& a, const std::optional<ByteSpan>& b) {
+  if (a.has_value() != b.has_value()) return false;
+  return !a || std::equal(a->begin(), a->end(), b->begin(), b->end());
+}
+
+// What a consumer sees of record `i` of `a` and record `j` of `b`: equal?
+bool same_record(const pipeline::ParsedRecords& a, size_t i, const pipeline::ParsedRecords& b, size_t j) {
+  const auto& x = a.records[i];
+  const auto& y = b.records[j];
+  if (!same_bytes(x.key, y.key) || !same_bytes(x.value, y.value) || a.timestamp_of(x) != b.timestamp_of(y))
+    return false;
+  if (x.headers.size() != y.headers.size()) return false;
+  for (size_t h = 0; h < x.headers.size(); ++h)
+    if (x.headers[h].first != y.headers[h].first || !same_bytes(x.headers[h].second, y.headers[h].second))
+      return false;
+  return true;
+}
+
+}  // namespace
+
+DeliveryProof prove_delivery(const PartitionDump& source, const std::vector<protocol::RecordBatchView>& target) {
+  DeliveryProof proof;
+  pipeline::AbortedFilter filter;
+  filter.add(source.aborted);
+  size_t t = 0;
+  auto fail = [&](const protocol::RecordBatchView& s, const std::string& why) {
+    proof.detail = "source batch at offset " + std::to_string(s.base_offset()) + ": " + why;
+    return proof;
+  };
+  for (const auto& s : source.batches) {
+    DeliveryStep step{s};
+    auto verdict = filter.next(s);
+    if (verdict != pipeline::TxnVerdict::keep) {
+      // Absent from the target: the next target batch must belong to a later source batch,
+      // which the next kept source batch checks.
+      step.how = verdict == pipeline::TxnVerdict::drop_control ? Delivery::dropped_control : Delivery::dropped_aborted;
+      proof.steps.push_back(step);
+      continue;
+    }
+    if (t < target.size() && protocol::same_records(target[t], s)) {
+      step.target_batches = 1;
+      ++t;
+      proof.steps.push_back(step);
+      continue;
+    }
+    auto want = pipeline::parse_records(s);
+    if (!want) return fail(s, "its records do not parse: " + want.error().message());
+    size_t matched = 0;
+    while (matched < want->records.size()) {
+      if (t >= target.size())
+        return fail(s, "the target ends after " + std::to_string(matched) + " of its " +
+                           std::to_string(want->records.size()) + " records");
+      const auto& piece = target[t];
+      auto got = pipeline::parse_records(piece);
+      if (!got) return fail(s, "target batch at offset " + std::to_string(piece.base_offset()) +
+                                   " does not parse: " + got.error().message());
+      if (got->codec != want->codec)
+        return fail(s, "target batch at offset " + std::to_string(piece.base_offset()) + " changed the codec");
+      for (size_t j = 0; j < got->records.size(); ++j, ++matched)
+        if (matched >= want->records.size() || !same_record(*want, matched, *got, j))
+          return fail(s, "record " + std::to_string(matched) + " differs from target batch at offset " +
+                             std::to_string(piece.base_offset()) + ": reordered, altered, aborted or extra data");
+      ++step.target_batches;
+      ++t;
+    }
+    step.how = Delivery::repacked;
+    proof.steps.push_back(step);
+  }
+  if (t != target.size()) {
+    proof.detail = std::to_string(target.size() - t) + " target batches from offset " +
+                   std::to_string(target[t].base_offset()) + " on match no source batch";
+    return proof;
   }
   proof.ok = true;
   return proof;

@@ -139,11 +139,10 @@ Report build_report(const std::vector<AuditRecord>& records, const ReportOptions
 }
 
 std::string render_table(const Report& r) {
-  std::string out;
-  char line[512];
-  std::snprintf(line, sizeof line, "%-20s %-20s %-6s %-36s %8s %-26s %12s %8s %8s %8s  %s\n", "topic", "bucket (UTC)",
-                "length", "sources (records)", "lost", "target (records)", "complete", "p50", "p99", "max", "state");
-  out += line;
+  // Columns as wide as their widest cell, so the usual report fits 120 columns; why a bucket is
+  // open goes on its own line under it, as long as it needs.
+  std::vector<std::vector<std::string>> rows{{"topic", "bucket (UTC)", "length", "sources (records)", "lost",
+                                              "target (records)", "complete", "p50<=", "p99<=", "max", "state"}};
   for (const auto& b : r.buckets) {
     std::string sources, target;
     for (const auto& t : b.counts) {
@@ -151,15 +150,30 @@ std::string render_table(const Report& r) {
       if (!s.empty()) s += " ";
       s += t.cluster + "=" + std::to_string(t.records);
     }
-    std::snprintf(line, sizeof line, "%-20s %-20s %-6s %-36s %8llu %-26s %12s %8s %8s %8s  %s\n", b.topic.c_str(),
-                  format_utc(b.start_ms).c_str(),
-                  (std::to_string((b.end_ms - b.start_ms) / 60000) + "m").c_str(), sources.c_str(),
-                  static_cast<unsigned long long>(b.lost), target.c_str(), percent(b.completeness).c_str(),
-                  millis(b.latency.quantile(0.5)).c_str(), millis(b.latency.quantile(0.99)).c_str(),
-                  millis(b.latency.max_ms()).c_str(), b.open ? "open" : "closed");
-    out += line;
+    rows.push_back({b.topic, format_utc(b.start_ms), std::to_string((b.end_ms - b.start_ms) / 60000) + "m", sources,
+                    std::to_string(b.lost), target, percent(b.completeness), millis(b.latency.quantile(0.5)),
+                    millis(b.latency.quantile(0.99)), millis(b.latency.max_ms()), b.open ? "open" : "closed"});
+  }
+  std::vector<size_t> width(rows[0].size(), 0);
+  for (const auto& row : rows)
+    for (size_t c = 0; c < row.size(); ++c) width[c] = std::max(width[c], row[c].size());
+  const std::set<size_t> right{4, 6, 7, 8, 9};  // numbers
+  std::string out;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    std::string line;
+    for (size_t c = 0; c < rows[i].size(); ++c) {
+      const auto& cell = rows[i][c];
+      std::string pad(width[c] - cell.size(), ' ');
+      if (c > 0) line += c == rows[i].size() - 1 ? "  " : " ";
+      line += right.count(c) ? pad + cell : (c == rows[i].size() - 1 ? cell : cell + pad);
+    }
+    out += line + "\n";
+    if (i > 0 && r.buckets[i - 1].open) out += "  open: " + r.buckets[i - 1].open_reason + "\n";
   }
   if (r.buckets.empty()) out += "(no audit counts match)\n";
+  out += "latency: from a batch's newest record to the target's ack; p50<= and p99<= are upper bounds: the bound of\n"
+         "the histogram bucket holding that quantile, or the exact max when smaller\n";
+  char line[128];
   std::snprintf(line, sizeof line, "%zu audit records read, %zu duplicates dropped\n", r.records_read, r.duplicates);
   out += line;
   return out;

@@ -9,6 +9,9 @@
 #include <string>
 #include <vector>
 
+#include "tiermirror/common/buffer.h"
+#include "tiermirror/common/strong_types.h"
+
 namespace tiermirror::app {
 
 struct RdKafkaDeleter {
@@ -52,5 +55,11 @@ struct TrafficOptions {
 /// hash) through a librdkafka producer and waits until every one was acknowledged.
 /// Returns the number acknowledged.
 int produce_traffic(const std::string& bootstrap, const std::string& topic, const TrafficOptions& opts);
+
+/// Appends raw batch bytes to one partition with a plain Produce (acks=all, no transactional
+/// id), for what librdkafka's producer never writes: compacted batches, hand-made transactions,
+/// legacy message sets. The mock keeps what it accepts byte for byte (it only renumbers the
+/// base offset). Returns "" or why the broker refused (its error's name, or the transport error).
+std::string append_raw_batch(const std::string& bootstrap, const TopicPartition& tp, const Bytes& batch);
 
 }  // namespace tiermirror::app

@@ -35,13 +35,51 @@ namespace tiermirror::app {
 /// else. Batches of different sources may interleave in any way. A batch duplicated in the
 /// target fails the proof (it is not the next unmatched batch of any source), unless a
 /// source holds the same records twice in a row. Compares with protocol::same_records.
+/// Batches and records of one codec, from batch headers.
+struct CodecTally {
+  uint64_t batches = 0;
+  int64_t records = 0;
+};
 struct IdentityProof {
   bool ok = false;
   std::string detail;                 // why not, when !ok
   std::vector<size_t> matched;        // batches matched per source
   int64_t records = 0;
+  std::map<protocol::Codec, CodecTally> by_codec;  // the target batches matched so far
 };
 IdentityProof prove_identity(const std::vector<protocol::RecordBatchView>& target,
                              const std::vector<std::vector<protocol::RecordBatchView>>& sources);
+
+}  // namespace tiermirror::app
+
+namespace tiermirror::app {
+
+/// What became of one source batch in the target, as read back from both.
+enum class Delivery {
+  forwarded,        // one target batch with the same records section (same_records)
+  repacked,         // one or more target batches that together hold the same records
+  dropped_control,  // a transaction marker: absent from the target
+  dropped_aborted,  // data of a transaction the source listed as aborted: absent from the target
+};
+std::string_view to_string(Delivery d);
+
+struct DeliveryStep {
+  protocol::RecordBatchView source;
+  Delivery how = Delivery::forwarded;
+  size_t target_batches = 0;  // what it became in the target (0 when dropped)
+};
+
+/// Checks that `target` (one partition, mirrored from the one source partition `source` only)
+/// holds exactly what a read_committed mirror must deliver: each source batch, in order, either
+/// forwarded (same records section) or repacked (the next target batches decode to the same
+/// records: keys, values, headers and timestamps, in the source's codec), and no trace of
+/// control batches or of data the source listed as aborted (its fetches' aborted transactions).
+/// Unlike prove_identity, this decompresses repacked batches to compare their records.
+struct DeliveryProof {
+  bool ok = false;
+  std::string detail;  // why not, when !ok
+  std::vector<DeliveryStep> steps;
+};
+DeliveryProof prove_delivery(const PartitionDump& source, const std::vector<protocol::RecordBatchView>& target);
 
 }  // namespace tiermirror::app

@@ -97,6 +97,10 @@ TEST(AuditReport, SumsPerClusterAndTierAndComputesCompleteness) {
   EXPECT_NE(table.find("dc-a=100 dc-b=50"), std::string::npos) << table;
   EXPECT_NE(table.find("100.000%"), std::string::npos) << table;
   EXPECT_NE(table.find("closed"), std::string::npos);
+  EXPECT_EQ(table.find("open:"), std::string::npos) << "a closed bucket has no reason line";
+  EXPECT_NE(table.find("p50<= and p99<= are upper bounds"), std::string::npos) << "the latency columns say what they are";
+  for (size_t at = 0, nl; (nl = table.find('\n', at)) != std::string::npos; at = nl + 1)
+    EXPECT_LE(nl - at, 120u) << table.substr(at, nl - at);
   auto json = render_json(rep);
   EXPECT_NE(json.find("\"completeness\": 1.0"), std::string::npos) << json;
 }
@@ -139,6 +143,9 @@ TEST(AuditReport, BucketsStayOpenForGraceAndForLaggingRoutes) {
   EXPECT_TRUE(rep.buckets[0].open);
   EXPECT_NE(rep.buckets[0].open_reason.find("route b"), std::string::npos) << rep.buckets[0].open_reason;
   EXPECT_NE(rep.buckets[0].open_reason.find("2 of 6 partitions behind"), std::string::npos);
+  // The table says why, on the line under the bucket, not only "open".
+  auto table = render_table(rep);
+  EXPECT_NE(table.find("  open\n  open: " + rep.buckets[0].open_reason + "\n"), std::string::npos) << table;
   r.progress("b", "dc-b", kT0 + 40 * kMin, kT0 + 40 * kMin);
   rep = build_report(r.out, o);
   EXPECT_FALSE(rep.buckets[0].open) << rep.buckets[0].open_reason;
