@@ -54,7 +54,9 @@ int run_cli(int argc, char** argv) {
   auto* run_cmd = app.add_subcommand("run", "Mirror the route a config file describes (until SIGTERM/SIGINT)");
   run_cmd->add_option("--config,-c", run.config_path, "Route configuration (YAML)")->required();
   run_cmd->add_flag("--until-caught-up", run.until_caught_up,
-                    "Exit 0 once every partition reached the source high watermark seen at start");
+                    "Exit 0 once every partition is mirrored and committed up to the source's last stable\n"
+                    "offset (its read_committed end, below the high watermark while a transaction is open)\n"
+                    "as listed when the partition started");
   run_cmd->add_flag("--force-repack", run.force_repack,
                     "Benchmarks only: decompress and recompress every batch instead of forwarding it");
 

@@ -108,6 +108,15 @@ TEST(Cli, UnknownCommandIsNamedWithAPointerToHelp) {
   }
 }
 
+TEST(Cli, UntilCaughtUpHelpNamesTheOffsetTheRouteWaitsFor) {
+  // The route lists the read_committed end (the last stable offset), not the high watermark;
+  // the two differ while a transaction is open, so the help must not say high watermark.
+  auto h = run("help run");
+  std::string flat = std::regex_replace(h.out, std::regex("\\s+"), " ");
+  EXPECT_NE(flat.find("last stable offset (its read_committed end"), std::string::npos) << h.out;
+  EXPECT_EQ(flat.find("high watermark seen"), std::string::npos) << h.out;
+}
+
 TEST(Cli, UsageErrorsAreAUsageError) {
   for (const char* args : {"validate --config x.yaml --bogus", "", "run", "probe --topic t", "audit"}) {
     auto r = run(args);
