@@ -2,7 +2,10 @@
 
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <iostream>
+#include <string>
+#include <vector>
 
 #include "tiermirror/app/commands.h"
 #include "tiermirror/app/version.h"
@@ -14,6 +17,21 @@ namespace {
 constexpr int kUsageError = 2;
 
 std::string level_names() { return "trace, debug, info, warn, error"; }
+
+/// `words`: the command as given, "frobnicate" or "audit frobnicate".
+int unknown_command(const std::string& words) {
+  auto parent = words.find_last_of(' ');
+  std::cerr << "tiermirror: unknown command '" << words << "'; 'tiermirror help"
+            << (parent == std::string::npos ? "" : " " + words.substr(0, parent)) << "' lists the commands\n";
+  return kUsageError;
+}
+
+/// The subcommand `name` of `parent`, or null (CLI11's get_subcommand throws instead).
+const CLI::App* find_subcommand(const CLI::App& parent, const std::string& name) {
+  for (const CLI::App* sub : parent.get_subcommands([](const CLI::App*) { return true; }))
+    if (sub->get_name() == name) return sub;
+  return nullptr;
+}
 
 }  // namespace
 
@@ -36,7 +54,9 @@ int run_cli(int argc, char** argv) {
   auto* run_cmd = app.add_subcommand("run", "Mirror the route a config file describes (until SIGTERM/SIGINT)");
   run_cmd->add_option("--config,-c", run.config_path, "Route configuration (YAML)")->required();
   run_cmd->add_flag("--until-caught-up", run.until_caught_up,
-                    "Exit 0 once every partition reached the source high watermark seen at start");
+                    "Exit 0 once every partition is mirrored and committed up to the source's last stable\n"
+                    "offset (its read_committed end, below the high watermark while a transaction is open)\n"
+                    "as listed when the partition started");
   run_cmd->add_flag("--force-repack", run.force_repack,
                     "Benchmarks only: decompress and recompress every batch instead of forwarding it");
 
@@ -104,8 +124,8 @@ int run_cli(int argc, char** argv) {
   audit_scan->add_flag("--exact", audit.exact, "Decompress and count each record by its own timestamp");
 
   app.add_subcommand("version", "Print the version");
-  auto* help_cmd = app.add_subcommand("help", "Print this help, or a command's");
-  std::string help_topic;
+  auto* help_cmd = app.add_subcommand("help", "Print this help, or a command's (help audit check)");
+  std::vector<std::string> help_topic;
   help_cmd->add_option("command", help_topic, "Command to describe");
 
   try {
@@ -117,19 +137,22 @@ int run_cli(int argc, char** argv) {
     std::cout << app.help("", CLI::AppFormatMode::All);
     return 0;
   } catch (const CLI::ParseError& e) {
-    // Usage errors (unknown command or flag, missing value): message and usage on stderr.
-    std::cerr << "tiermirror: " << e.what() << "\n\n";
-    const CLI::App* failing = &app;  // the innermost command given (audit check, ...)
-    for (bool deeper = true; deeper;) {
-      deeper = false;
-      for (auto* sub : failing->get_subcommands())
-        if (sub->parsed()) {
-          failing = sub;
-          deeper = true;
-          break;
-        }
+    // A word where a command belongs that names none: CLI11 only says a command is required,
+    // and the whole usage would bury the one thing that is wrong.
+    const CLI::App* inner = &app;  // the innermost command given: tiermirror, audit
+    std::string words;
+    while (!inner->get_subcommands().empty()) {
+      inner = inner->get_subcommands().front();
+      words += inner->get_name() + " ";
     }
-    std::cerr << failing->help();
+    if (inner->get_require_subcommand_min() > 0) {
+      auto rest = app.remaining(true);  // a word after `audit` may land in the top level's list
+      auto word = std::find_if(rest.begin(), rest.end(), [](const std::string& a) { return !a.starts_with("-"); });
+      if (word != rest.end()) return unknown_command(words + *word);
+    }
+    // Other usage errors (unknown flag, missing value): message, then the usage of the innermost
+    // command given (help() follows the parsed commands and names them: "tiermirror audit check").
+    std::cerr << "tiermirror: " << e.what() << "\n\n" << app.help();
     return kUsageError;
   }
 
@@ -156,17 +179,18 @@ int run_cli(int argc, char** argv) {
     return 0;
   }
   if (help_cmd->parsed()) {
-    if (help_topic.empty()) {
-      std::cout << app.help();
-      return 0;
+    // app.help() would describe the parsed command, `help` itself; the formatter takes the
+    // command to describe and the words that lead to it, which head its usage line.
+    const CLI::App* topic = &app;
+    std::string words;  // "audit check"
+    for (const auto& word : help_topic) {
+      words += (words.empty() ? "" : " ") + word;
+      topic = find_subcommand(*topic, word);
+      if (!topic) return unknown_command(words);
     }
-    try {
-      std::cout << app.get_subcommand(help_topic)->help();
-      return 0;
-    } catch (const CLI::OptionNotFound&) {
-      std::cerr << "tiermirror: no command '" << help_topic << "'\n\n" << app.help();
-      return kUsageError;
-    }
+    std::string usage_name = app.get_name() + (words.empty() ? "" : " " + words);
+    std::cout << app.get_formatter()->make_help(topic, usage_name, CLI::AppFormatMode::Normal);
+    return 0;
   }
   std::cerr << app.help();
   return kUsageError;

@@ -21,7 +21,9 @@
 #include <iterator>
 #include <optional>
 #include <sstream>
+#include <string_view>
 #include <utility>
+#include <vector>
 
 #include "tiermirror/common/errors.h"
 #include "tiermirror/config/config.h"
@@ -1014,6 +1016,128 @@ std::string char_at(std::string_view text, int pos) {
   return "'" + std::string(1, static_cast<char>(c)) + "'";
 }
 
+/// A '[' or '{' not yet closed, 1-based.
+struct OpenFlow {
+  char bracket;
+  int line;
+  int column;
+};
+
+/// The flow collections still open at `end` in `text`, outermost first. yaml-cpp reports an
+/// unclosed '[' or '{' where it gives up, often lines later; this finds where it was opened.
+/// A light scan, not a parser: it skips comments, quoted and block scalars, and outside flow
+/// collections takes a bracket only where a value starts ("k: [", "- {"), since in "k: see [1"
+/// the bracket belongs to a plain scalar.
+std::vector<OpenFlow> open_flows(std::string_view text, size_t end) {
+  std::vector<OpenFlow> open;
+  end = std::min(end, text.size());
+  auto blank = [&](size_t i) {
+    return i >= text.size() || text[i] == ' ' || text[i] == '\t' || text[i] == '\n' || text[i] == '\r';
+  };
+  auto flow_end = [&](size_t i) { return i < text.size() && (text[i] == ',' || text[i] == ']' || text[i] == '}'); };
+  int line = 1;
+  size_t line_start = 0;
+  bool value_start = true;  // a token here begins a node (not the middle of a plain scalar)
+  auto newline = [&](size_t i) {
+    ++line;
+    line_start = i + 1;
+    if (open.empty()) value_start = true;  // in a flow collection a line break is only a space
+  };
+  auto indent_of = [&](size_t from) {
+    size_t j = from;
+    while (j < text.size() && text[j] == ' ') ++j;
+    return j - from;
+  };
+  for (size_t i = 0; i < end; ++i) {
+    char c = text[i];
+    if (c == '\n') {
+      newline(i);
+      continue;
+    }
+    if (c == ' ' || c == '\t' || c == '\r') continue;
+    if (c == '#' && (i == 0 || blank(i - 1))) {  // a comment, to the end of the line
+      while (i + 1 < end && text[i + 1] != '\n') ++i;
+      continue;
+    }
+    if (value_start && (c == '\'' || c == '"')) {  // a quoted scalar, possibly over lines
+      for (++i; i < end; ++i) {
+        if (text[i] == '\n') newline(i);
+        if (c == '"' && text[i] == '\\') {
+          if (i + 1 < end && text[i + 1] == '\n') newline(i + 1);
+          ++i;
+        } else if (text[i] == c) {
+          if (c == '\'' && i + 1 < end && text[i + 1] == '\'') ++i;  // '' is a quote inside
+          else break;
+        }
+      }
+      value_start = false;
+      continue;
+    }
+    if (open.empty() && value_start && (c == '|' || c == '>')) {  // a block scalar: its lines are text
+      size_t parent_indent = indent_of(line_start);
+      while (i < end && text[i] != '\n') ++i;
+      while (i < end) {  // at the '\n' ending a line: does the next one still belong to the scalar?
+        size_t next = i + 1, indent = indent_of(next);
+        bool empty = next + indent >= text.size() || text[next + indent] == '\n';
+        if (!empty && indent <= parent_indent) break;
+        newline(i);
+        i = next + indent;
+        while (i < end && text[i] != '\n') ++i;
+      }
+      if (i < end) --i;  // let the loop see the '\n'
+      continue;
+    }
+    if (value_start && (c == '&' || c == '!')) {  // an anchor or tag: the node comes after it
+      while (i + 1 < end && !blank(i + 1)) ++i;
+      continue;
+    }
+    if (value_start && (c == '-' || c == '?') && blank(i + 1)) continue;  // "- item", "? key"
+    if ((c == '[' || c == '{') && (value_start || !open.empty())) {
+      open.push_back({c, line, static_cast<int>(i - line_start) + 1});
+      value_start = true;
+      continue;
+    }
+    if (!open.empty() && (c == ']' || c == '}')) {
+      open.pop_back();
+      value_start = false;
+      continue;
+    }
+    if (!open.empty() && c == ',') {
+      value_start = true;
+      continue;
+    }
+    if (c == ':' && (blank(i + 1) || (!open.empty() && flow_end(i + 1)))) {  // "k: v", "{k:}"
+      value_start = true;
+      continue;
+    }
+    value_start = false;
+  }
+  return open;
+}
+
+/// yaml-cpp's message for an unclosed or wrongly closed flow collection, with where it was opened.
+std::string flow_syntax_error(std::string_view yaml, const YAML::ParserException& e, Loc& where) {
+  bool seq = e.msg == YAML::ErrorMsg::END_OF_SEQ_FLOW, map = e.msg == YAML::ErrorMsg::END_OF_MAP_FLOW;
+  if ((!seq && !map && e.msg != YAML::ErrorMsg::FLOW_END) || e.mark.pos < 0) return e.msg;
+  auto open = open_flows(yaml, static_cast<size_t>(e.mark.pos));
+  if (seq || map) {
+    char want = seq ? '[' : '{';
+    auto it = std::find_if(open.rbegin(), open.rend(), [&](const OpenFlow& o) { return o.bracket == want; });
+    if (it == open.rend()) return e.msg;
+    std::string noticed = "the parser stopped on line " + std::to_string(e.mark.line + 1) + ": " + e.msg;
+    where = {it->line, it->column};
+    return "unclosed '" + std::string(1, want) + "' opened on line " + std::to_string(it->line) + " (" + noticed + ")";
+  }
+  // A ']' closing a '{' or the other way round: name the one it cannot close.
+  size_t pos = static_cast<size_t>(e.mark.pos);
+  if (open.empty() || pos >= yaml.size()) return e.msg;
+  char closer = yaml[pos];
+  const OpenFlow& o = open.back();
+  if ((closer != ']' && closer != '}') || (closer == ']') == (o.bracket == '[')) return e.msg;
+  return e.msg + ": '" + std::string(1, closer) + "' cannot close the '" + std::string(1, o.bracket) +
+         "' opened on line " + std::to_string(o.line) + ", column " + std::to_string(o.column);
+}
+
 /// Parses `yaml`; syntax errors become diagnostics. Returns nullopt after a syntax error.
 std::optional<Documents> parse_documents(Ctx& ctx, std::string_view yaml) {
   Documents docs;
@@ -1041,7 +1165,9 @@ std::optional<Documents> parse_documents(Ctx& ctx, std::string_view yaml) {
                   " levels)");
     return std::nullopt;
   } catch (const YAML::ParserException& e) {
-    ctx.error("", loc_of(e.mark), "YAML syntax error: " + e.msg);
+    Loc where = loc_of(e.mark);
+    std::string message = flow_syntax_error(yaml, e, where);
+    ctx.error("", where, "YAML syntax error: " + message);
     return std::nullopt;
   } catch (const std::exception& e) {
     ctx.error("", Loc{}, std::string("cannot parse YAML: ") + e.what());

@@ -70,8 +70,56 @@ TEST(Cli, VersionAndHelp) {
   }
 }
 
-TEST(Cli, UnknownCommandOrFlagIsAUsageError) {
-  for (const char* args : {"frobnicate", "validate --config x.yaml --bogus", "", "run", "probe --topic t"}) {
+TEST(Cli, HelpAloneIsTheTopLevelHelp) {
+  auto h = run("help");
+  EXPECT_EQ(h.status, 0);
+  EXPECT_EQ(h.out, run("--help").out);
+  EXPECT_NE(h.out.find("Usage: tiermirror [OPTIONS] SUBCOMMAND"), std::string::npos) << h.out;
+  EXPECT_EQ(h.out.find("Command to describe"), std::string::npos) << "not the help command's own help:\n" << h.out;
+}
+
+TEST(Cli, HelpNamesTheCommandInItsUsageLine) {
+  for (const char* cmd : {"run", "validate", "sync", "demo", "probe", "audit", "audit report", "audit check",
+                          "audit scan", "version", "help"}) {
+    auto h = run(std::string("help ") + cmd);
+    EXPECT_EQ(h.status, 0) << cmd;
+    EXPECT_NE(h.out.find(std::string("Usage: tiermirror ") + cmd + " "), std::string::npos) << cmd << "\n" << h.out;
+    auto flag = run(std::string(cmd) + " --help");  // the same words through --help
+    EXPECT_EQ(flag.out, h.out) << cmd;
+  }
+}
+
+TEST(Cli, UnknownCommandIsNamedWithAPointerToHelp) {
+  struct Case {
+    const char* args;
+    const char* command;  // as the message names it
+    const char* help;     // the help that lists the commands it could have been
+  };
+  for (const Case& c : {Case{"frobnicate", "frobnicate", "tiermirror help"},
+                        Case{"--log-level debug frobnicate --x", "frobnicate", "tiermirror help"},
+                        Case{"help frobnicate", "frobnicate", "tiermirror help"},
+                        Case{"audit frobnicate", "audit frobnicate", "tiermirror help audit"},
+                        Case{"help audit frobnicate", "audit frobnicate", "tiermirror help audit"}}) {
+    auto r = run(c.args);
+    EXPECT_EQ(r.status, 2) << c.args;
+    EXPECT_EQ(r.err, std::string("tiermirror: unknown command '") + c.command + "'; '" + c.help +
+                         "' lists the commands\n")
+        << c.args;
+    EXPECT_TRUE(r.out.empty()) << c.args << ": " << r.out;
+  }
+}
+
+TEST(Cli, UntilCaughtUpHelpNamesTheOffsetTheRouteWaitsFor) {
+  // The route lists the read_committed end (the last stable offset), not the high watermark;
+  // the two differ while a transaction is open, so the help must not say high watermark.
+  auto h = run("help run");
+  std::string flat = std::regex_replace(h.out, std::regex("\\s+"), " ");
+  EXPECT_NE(flat.find("last stable offset (its read_committed end"), std::string::npos) << h.out;
+  EXPECT_EQ(flat.find("high watermark seen"), std::string::npos) << h.out;
+}
+
+TEST(Cli, UsageErrorsAreAUsageError) {
+  for (const char* args : {"validate --config x.yaml --bogus", "", "run", "probe --topic t", "audit"}) {
     auto r = run(args);
     EXPECT_EQ(r.status, 2) << args;
     EXPECT_NE(r.err.find("Usage"), std::string::npos) << args << "\n" << r.err;

@@ -267,6 +267,42 @@ TEST(Load, YamlSyntaxErrorHasParserPosition) {
   EXPECT_EQ(r2.errors[0].line, 3);
 }
 
+TEST(Load, UnclosedFlowCollectionPointsAtItsOpeningBracket) {
+  // yaml-cpp notices an unclosed '[' or '{' where the next key cannot belong to it, lines later.
+  struct Case {
+    const char* yaml;
+    int line, column;
+    const char* message;
+  };
+  const Case cases[] = {
+      {"route:\n  name: r1\nsource:\n  name: a\n  bootstrap_servers: [\"a:9092\", \"b:9092\"\ntarget:\n  name: b\n",
+       5, 22, "unclosed '[' opened on line 5 (the parser stopped on line 6: end of sequence flow not found)"},
+      {"limits: {request_timeout: 2s,\n  # a comment with [ and {\n  retry_backoff: 1s\n"
+       "topics: [a]\nroute: {name: r}\n",
+       1, 9, "unclosed '{' opened on line 1 (the parser stopped on line 4: end of map flow not found)"},
+      // Brackets inside quoted, plain and block scalars, and closed collections, open nothing.
+      {"route: {name: 'r [1'}\nnote: see [docs\ntext: |\n  a { b\n  [ c\nq: \"x \\\" [\"\ntopics:\n  - [a, {b: c}]\n"
+       "  - &x [d,\n     e\nsource: {}\n",
+       9, 8, "unclosed '[' opened on line 9 (the parser stopped on line 11: end of sequence flow not found)"},
+  };
+  for (const auto& c : cases) {
+    auto r = load_string(c.yaml, "");
+    ASSERT_EQ(r.errors.size(), 1u) << c.yaml << "\n" << dump(r.errors);
+    EXPECT_EQ(r.errors[0].line, c.line) << c.yaml << "\n" << dump(r.errors);
+    EXPECT_EQ(r.errors[0].column, c.column) << c.yaml << "\n" << dump(r.errors);
+    EXPECT_EQ(r.errors[0].message, std::string("YAML syntax error: ") + c.message) << c.yaml;
+  }
+}
+
+TEST(Load, MismatchedClosingBracketNamesWhatItCannotClose) {
+  auto r = load_string("route: {name: r1}\ntopics: {include: [a, b}\n", "");
+  ASSERT_EQ(r.errors.size(), 1u) << dump(r.errors);
+  EXPECT_EQ(r.errors[0].line, 2);
+  EXPECT_EQ(r.errors[0].message,
+            "YAML syntax error: illegal flow end: '}' cannot close the '[' opened on line 2, column 19")
+      << dump(r.errors);
+}
+
 TEST(Load, EmptyAndNonMapDocuments) {
   auto empty = load_string("# nothing but a comment\n", "");
   EXPECT_FALSE(empty.ok());

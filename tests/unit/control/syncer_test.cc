@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <ostream>
+
 #include "fake_admin.h"
 
 namespace tiermirror::control::test {
@@ -264,6 +266,10 @@ struct ErrorCase {
   const char* message;
 };
 
+// gtest would print the bytes of the struct, pointers included, into the test's listed name,
+// which ctest takes as the test name: a different name at every build.
+void PrintTo(const ErrorCase& c, std::ostream* os) { *os << c.name; }
+
 class SyncerErrorTest : public SyncerTest, public ::testing::WithParamInterface<ErrorCase> {};
 
 TEST_P(SyncerErrorTest, IsReportedWithTheBrokerMessageAndNotRetried) {
@@ -395,6 +401,8 @@ struct IdentityCase {
   std::map<std::string, std::string> source, target;
   const char* expect;  // a phrase of the problem
 };
+
+void PrintTo(const IdentityCase& c, std::ostream* os) { *os << c.name; }  // as ErrorCase's
 
 class IdentityTest : public SyncerTest, public ::testing::WithParamInterface<IdentityCase> {};
 
