@@ -1,5 +1,5 @@
 // `tiermirror run`: mirrors the route until SIGTERM/SIGINT (or, with --until-caught-up,
-// until every partition reached the source high watermark seen at its start).
+// until every partition is mirrored and committed up to the last stable offset listed at its start).
 #include <boost/asio/steady_timer.hpp>
 
 #include <atomic>

@@ -571,6 +571,8 @@ std::string regex_problem(const std::regex_error& e) {
   switch (e.code()) {
     case std::regex_constants::error_complexity:
       return "back-references (\\1) are not supported in topic regexes";
+    case std::regex_constants::error_badbrace:
+      return "a {n,m} repetition is malformed or counts above 999999 (topic names are at most 249 characters)";
     case std::regex_constants::error_space:
       return "the pattern is too large (it expands to more than 100000 NFA states; repetition counts multiply, "
              "e.g. (a{1000}){1000}); topic names are at most 249 characters";

@@ -1,5 +1,7 @@
 #include "tiermirror/config/topics.h"
 
+#include <algorithm>
+#include <cctype>
 #include <cstdio>
 
 namespace tiermirror::config {
@@ -54,6 +56,23 @@ TopicPattern TopicPattern::regex(std::string source) {
 #if defined(__GLIBCXX__)
   flags |= std::regex_constants::__polynomial;
 #endif
+  // libstdc++ parses a back-reference's number, and a {n,m} count, into an int without an
+  // overflow check (UBSan, found by fuzz_config): refuse what polynomial mode would refuse
+  // anyway (back-references) and counts no topic name can use, before the compiler sees them.
+  for (size_t i = 0; i < source.size(); ++i) {
+    if (source[i] == '\\' && i + 1 < source.size()) {
+      if (source[i + 1] >= '1' && source[i + 1] <= '9') throw std::regex_error(std::regex_constants::error_complexity);
+      ++i;  // an escaped character, '\\' included
+      continue;
+    }
+    if (source[i] != '{') continue;
+    size_t run = 0, longest = 0;
+    for (size_t j = i + 1; j < source.size() && source[j] != '}'; ++j) {
+      run = std::isdigit(static_cast<unsigned char>(source[j])) ? run + 1 : 0;
+      longest = std::max(longest, run);
+    }
+    if (longest > 6) throw std::regex_error(std::regex_constants::error_badbrace);
+  }
   p.re_ = std::regex(source, flags);  // throws std::regex_error
   p.text_ = std::move(source);
   return p;

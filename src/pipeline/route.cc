@@ -1058,7 +1058,7 @@ void Route::check_caught_up() {
   // Everything acknowledged: commit now rather than at the next tick, then report.
   if (need_commit) return commit(nullptr);
   caught_up_reported_ = true;
-  TM_INFO(kLog, "caught up with the source high watermarks seen at start", {{"route", opts_.name}});
+  TM_INFO(kLog, "caught up with the source's last stable offsets listed at start", {{"route", opts_.name}});
   asio::post(io_, caught_up_);
 }
 

@@ -34,6 +34,26 @@ TEST(TopicPattern, RegexMatchesWholeName) {
   EXPECT_THROW(TopicPattern::regex("a(b"), std::regex_error);
 }
 
+// libstdc++ reads these numbers into an int unchecked (UBSan, found by fuzz_config): they are
+// refused before its compiler sees them, with the error polynomial mode or a count gives.
+TEST(TopicPattern, HugeBackReferencesAndCountsAreRefusedBeforeCompiling) {
+  auto code = [](const std::string& re) {
+    try {
+      TopicPattern::regex(re);
+    } catch (const std::regex_error& e) {
+      return e.code();
+    }
+    return std::regex_constants::error_type{};
+  };
+  EXPECT_EQ(code("a\\8888888888888888888888"), std::regex_constants::error_complexity);
+  EXPECT_EQ(code("(a)\\1"), std::regex_constants::error_complexity);
+  EXPECT_EQ(code("a{99999999999}"), std::regex_constants::error_badbrace);
+  EXPECT_EQ(code("a{1,99999999999}"), std::regex_constants::error_badbrace);
+  EXPECT_NO_THROW(TopicPattern::regex("a{1,249}"));
+  EXPECT_NO_THROW(TopicPattern::regex("metrics\\\\8"));  // an escaped backslash, then a literal 8
+  EXPECT_NO_THROW(TopicPattern::regex("orders\\.v2"));
+}
+
 TEST(TopicPattern, ExactIsLiteral) {
   auto p = TopicPattern::exact("a.b");
   EXPECT_TRUE(p.matches("a.b"));
