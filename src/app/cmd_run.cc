@@ -6,6 +6,7 @@
 #include <csignal>
 #include <iostream>
 #include <mutex>
+#include <thread>
 #include <tuple>
 
 #include "tiermirror/app/commands.h"
@@ -103,6 +104,27 @@ int cmd_run(const RunOptions& opts) {
     syncer = std::make_unique<SyncThread>(cfg, std::move(calls));
     running.route->on_new_partitions([s = syncer.get()](std::vector<TopicPartition>) { s->poke(); });
   }
+  // The audit topic beside the route's start (an admin round trip or two; a cluster that does
+  // not answer is the start deadline's to judge): a refused creation stops run.
+  std::shared_ptr<control::RdKafkaAdmin> audit_admin;
+  try {
+    audit_admin = audit_topic_admin(cfg);
+  } catch (const std::exception& e) {  // librdkafka refused a setting, or the password is unreadable
+    TM_ERROR("app", "route failed", {{"route", cfg.route.name}, {"error", std::string("audit topic: ") + e.what()}});
+    running.stop(net::Millis(1000));
+    return 3;
+  }
+  std::atomic<bool> audit_setup_cancelled{false};
+  std::thread audit_setup([&] {
+    if (!audit_admin) return;
+    auto why = ensure_audit_topic(cfg, *audit_admin);
+    if (!why || audit_setup_cancelled) return;  // a cancelled call is no verdict
+    {
+      std::lock_guard lk(mu);
+      if (!fatal) fatal = *why;
+    }
+    kill(getpid(), SIGUSR1);
+  });
   // A cluster none of whose brokers could be spoken to since the start is far more often
   // misconfigured (a listener of another protocol, a wrong port) than down: stop with what its
   // connections said instead of retrying forever. Later outages are waited out as always.
@@ -158,14 +180,19 @@ int cmd_run(const RunOptions& opts) {
     break;
   }
   start_deadline.cancel();
+  audit_setup_cancelled = true;
+  if (audit_admin) audit_admin->cancel();  // a call still waiting for the cluster ends now
+  audit_setup.join();
   notify.stopping("stopping route " + cfg.route.name);
   if (ops) ops->set_state(ProcessState::stopping);
   // The route first: until it stops it may discover partitions and poke the syncer.
-  running.stop(net::Millis(10000));
+  const size_t unpublished = running.stop(net::Millis(10000));
   syncer.reset();  // finishes a pass under way first
   if (ops) ops->stop();  // before the io thread: /healthz and scrapes post to it
   io.stop();
   std::lock_guard lk(mu);
+  if (!fatal && unpublished > 0)  // the stop itself went well, but the audit is short
+    fatal = std::to_string(unpublished) + " audit counts records could not be published before the stop deadline";
   if (fatal) {
     TM_ERROR("app", "route failed", {{"route", cfg.route.name}, {"error", *fatal}});
     return 3;

@@ -131,6 +131,14 @@ std::string status_json(const OpsSnapshot& s) {
                             {"resized", s.receive_buffers->resized},
                             {"allocated", s.receive_buffers->allocated}};
   j["requests_in_flight"] = {{"source", s.source_in_flight}, {"target", s.target_in_flight}};
+  if (s.audit) {
+    // Counts not yet in the audit topic: a stop now would report them as unpublished.
+    const auto& p = s.audit->publisher;
+    j["audit"] = {{"published_records", p.published},
+                  {"pending_records", p.pending},
+                  {"dropped_records", p.dropped},
+                  {"publish_failures", p.failures}};
+  }
   json topics = json::array();
   std::map<std::string, json> by_topic;
   std::vector<std::string> order;

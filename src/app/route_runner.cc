@@ -139,16 +139,23 @@ RunningRoute start_route(boost::asio::io_context& io, const config::Config& cfg,
   return r;
 }
 
-void RunningRoute::stop(net::Millis timeout) {
+size_t RunningRoute::stop(net::Millis timeout) {
   std::promise<void> done;
   route->stop(timeout, [&done] { done.set_value(); });
   done.get_future().wait();
+  size_t unpublished = 0;
   if (audit_publisher) {
     // After the route stopped, so the last acknowledgements are in the counts.
     std::promise<std::error_code> flushed;
     audit_publisher->flush_and_stop(timeout, [&flushed](std::error_code ec) { flushed.set_value(ec); });
-    if (auto ec = flushed.get_future().get())
-      TM_WARN("app", "the last audit counts were not published", {{"error", ec.message()}});
+    if (auto ec = flushed.get_future().get()) {
+      unpublished = audit_publisher->stats().pending_counts;
+      if (unpublished > 0)
+        TM_ERROR("app", "audit counts not published: the audit misses what they counted",
+                 {{"records", unpublished}, {"error", ec.message()}});
+      else
+        TM_WARN("app", "the last audit progress records were not published", {{"error", ec.message()}});
+    }
   }
   source->close();
   target->close();
@@ -156,6 +163,7 @@ void RunningRoute::stop(net::Millis timeout) {
     auto s = frames->stats();
     TM_DEBUG("app", "receive buffers", {{"reused", s.reused}, {"allocated", s.allocated}, {"idle_bytes", s.idle_bytes}});
   }
+  return unpublished;
 }
 
 }  // namespace tiermirror::app

@@ -4,6 +4,7 @@
 
 #include "tiermirror/common/log.h"
 #include "tiermirror/control/rdkafka_admin.h"
+#include "tiermirror/control/topic_setup.h"
 
 namespace tiermirror::app {
 
@@ -82,6 +83,37 @@ std::optional<std::string> admin_login_failure(const control::RdKafkaAdmin& admi
            "2.6.1. tiermirror's own data path is not affected: use PLAIN over TLS for the admin client's cluster, a "
            "newer librdkafka, or partition_sync.enabled: false with the target topics made by hand)";
   return out;
+}
+
+std::shared_ptr<control::RdKafkaAdmin> audit_topic_admin(const config::Config& cfg) {
+  if (!cfg.audit.enabled || !cfg.audit.create_topic) return nullptr;
+  const auto& cluster = cfg.audit.cluster == config::AuditCluster::target ? cfg.target : cfg.source;
+  return std::make_shared<control::RdKafkaAdmin>(admin_connection(cluster, cfg));
+}
+
+std::optional<std::string> ensure_audit_topic(const config::Config& cfg, control::RdKafkaAdmin& admin) {
+  const auto& cluster = cfg.audit.cluster == config::AuditCluster::target ? cfg.target : cfg.source;
+  control::TopicSpec spec;
+  spec.name = cfg.audit.topic;
+  spec.partitions = cfg.audit.topic_partitions;
+  spec.replication_factor = cfg.audit.topic_replication_factor;
+  spec.configs = {{"retention.ms", std::to_string(cfg.audit.topic_retention.count())},
+                  {"cleanup.policy", "delete"}};  // every record counts: compaction would drop some
+  auto r = control::ensure_topic(admin, spec, cfg.limits.request_timeout);
+  using Outcome = control::EnsureTopicResult::Outcome;
+  if (r.outcome == Outcome::created)
+    TM_INFO("audit", "audit topic created",
+            {{"cluster", cluster.name}, {"topic", spec.name}, {"partitions", spec.partitions},
+             {"replication_factor", spec.replication_factor}, {"retention_ms", cfg.audit.topic_retention.count()}});
+  if (r.outcome != Outcome::failed) return std::nullopt;
+  if (auto why = admin_login_failure(admin, cfg)) return why;
+  if (r.error->retriable()) {
+    TM_WARN("audit", "cannot check the audit topic now; publishes retry",
+            {{"cluster", cluster.name}, {"topic", spec.name}, {"error", r.error->str()}});
+    return std::nullopt;
+  }
+  return "cannot create the audit topic '" + spec.name + "' on cluster '" + cluster.name + "': " + r.error->str() +
+         " (create it by hand and set audit.create_topic: false, or set audit.enabled: false)";
 }
 
 SyncThread::SyncThread(const config::Config& cfg, Callbacks callbacks)

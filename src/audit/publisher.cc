@@ -3,6 +3,7 @@
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/post.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <random>
@@ -147,6 +148,7 @@ void Publisher::collect(std::vector<pipeline::PartitionStatus> parts) {
   }
   std::lock_guard lk(stats_mu_);
   stats_.pending = pending_.size();
+  stats_.pending_counts = pending_counts();
   if (dropped) {
     stats_.dropped += dropped;
     TM_ERROR(kLog, "audit records dropped: the audit cluster has been unreachable too long",
@@ -252,6 +254,7 @@ void Publisher::send_with_metadata(std::function<void(std::error_code)> done) {
           std::lock_guard lk(self->stats_mu_);
           self->stats_.published += count;
           self->stats_.pending = self->pending_.size();
+          self->stats_.pending_counts = self->pending_counts();
         }
         self->send_pending(std::move(done));  // the rest, if one batch did not hold it all
       }));
@@ -309,6 +312,11 @@ void Publisher::flush_and_stop(net::Millis timeout, std::function<void(std::erro
       });
     });
   });
+}
+
+size_t Publisher::pending_counts() const {
+  return static_cast<size_t>(std::count_if(pending_.begin(), pending_.end(),
+                                           [](const AuditRecord& r) { return r.kind == AuditRecord::Kind::counts; }));
 }
 
 Publisher::Stats Publisher::stats() const {

@@ -781,7 +781,9 @@ void check_topic_name(Ctx& ctx, const Field& f, const std::string& name) {
 }
 
 void load_audit(Ctx& ctx, const Field& f, AuditConfig& out) {
-  MapView m(ctx, f, {"enabled", "topic", "cluster", "bucket", "publish_interval"});
+  MapView m(ctx, f,
+            {"enabled", "topic", "cluster", "bucket", "publish_interval", "create_topic", "topic_partitions",
+             "topic_replication_factor", "topic_retention"});
   if (!m.valid()) return;
   if (auto v = m.get("enabled")) {
     if (auto b = get_bool(ctx, *v)) out.enabled = *b;
@@ -813,6 +815,33 @@ void load_audit(Ctx& ctx, const Field& f, AuditConfig& out) {
     if (auto d = get_duration(ctx, *v)) {
       if (d->count() > 0) out.publish_interval = *d;
       else ctx.error(*v, "must be greater than 0");
+    }
+  }
+  if (auto v = m.get("create_topic")) {
+    if (auto b = get_bool(ctx, *v)) out.create_topic = *b;
+  }
+  if (auto v = m.get("topic_partitions")) {
+    if (auto i = get_int(ctx, *v)) {
+      if (*i >= 1 && *i <= 10000) out.topic_partitions = static_cast<int32_t>(*i);
+      else ctx.error(*v, "must be between 1 and 10000, got " + std::to_string(*i));
+    }
+  }
+  if (auto v = m.get("topic_replication_factor")) {
+    if (auto i = get_int(ctx, *v)) {
+      if (*i == -1 || (*i >= 1 && *i <= 32767)) {
+        out.topic_replication_factor = static_cast<int32_t>(*i);
+      } else {
+        ctx.error(*v, "must be -1 (the broker's default.replication.factor) or between 1 and 32767, got " +
+                          std::to_string(*i));
+      }
+    }
+  }
+  if (auto v = m.get("topic_retention")) {
+    if (auto d = get_duration(ctx, *v)) {
+      // Shorter than a day would delete counts before a daily job's gate reads them.
+      if (d->count() >= 24 * 3600 * 1000) out.topic_retention = *d;
+      else ctx.error(*v, "must be at least 1d (a gate reads the counts of past hours and days), got " +
+                             format_duration(*d));
     }
   }
 }

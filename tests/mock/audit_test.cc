@@ -4,10 +4,13 @@
 // then data is removed from a source before it is mirrored (the mock keeps at most 5 MiB
 // per partition) and the audit shows exactly that loss (check exits 1).
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <signal.h>
 
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 #include <nlohmann/json.hpp>
 
 #include "mock_support.h"
@@ -135,6 +138,54 @@ TEST_F(MockAudit, TwoLocalsIntoOneAggregateAreCompleteAndScanAgrees) {
   // The counters agree with what the clusters hold, read from batch headers.
   EXPECT_EQ(scan(agg_, "events"), target_by_bucket);
   EXPECT_EQ(scan(dca_, "events"), dca_by_bucket);
+}
+
+// A stop that cannot publish the last counts says so in the log and the exit status: the
+// audit misses them, and a gate will not see that from the route's side otherwise.
+TEST_F(MockAudit, CountsAStopCannotPublishFailTheExitStatus) {
+  dca_.create_topic("t", 1, 1);
+  agg_.create_topic("t", 1, 1);
+  app::produce_traffic(dca_.bootstrap(), "t", old_traffic(100, 3));
+  auto config = (dir_ / "route.yaml").string();
+  // The audit on the source, published hourly: nothing goes out before the stop.
+  std::ofstream(config) << "route: {name: r}\n"
+                        << "source: {name: dc-a, bootstrap_servers: " << yaml_list(dca_.bootstrap()) << "}\n"
+                        << "target: {name: aggregate, bootstrap_servers: " << yaml_list(agg_.bootstrap()) << "}\n"
+                        << "topics: {include: [t]}\n"
+                        << "commit_interval: 1s\n"
+                        << "audit: {cluster: source, publish_interval: 1h}\n"
+                        << "limits: {request_timeout: 2s}\n"
+                        << "metrics: {listen: \"\"}\n";
+  auto log = (dir_ / "run.stderr").string();
+  pid_t pid = spawn_tiermirror({"run", "--config", config}, log);
+  ASSERT_GT(pid, 0);
+  bool mirrored = false;
+  for (int i = 0; i < 60 && !mirrored; ++i) {
+    mirrored = consume_partition(agg_.bootstrap(), "t", 0).size() == 100;
+    if (!mirrored) std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+  EXPECT_TRUE(mirrored) << read_file(log);
+  // The audit cluster goes away; then the operator stops the route.
+  rd_kafka_mock_broker_set_down(dca_.mock(), 1);
+  ::kill(pid, SIGTERM);
+  int st = 0;
+  bool exited = false;
+  for (int i = 0; i < 600 && !exited; ++i) {
+    exited = ::waitpid(pid, &st, WNOHANG) == pid;
+    if (!exited) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  if (!exited) {
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, &st, 0);
+  }
+  ASSERT_TRUE(exited) << "run did not stop within 30 s of SIGTERM\n" << read_file(log);
+  ASSERT_TRUE(WIFEXITED(st));
+  EXPECT_EQ(WEXITSTATUS(st), 3) << read_file(log);
+  EXPECT_NE(read_file(log).find("audit counts not published: the audit misses what they counted"), std::string::npos)
+      << read_file(log);
+  EXPECT_NE(read_file(log).find("audit counts records could not be published before the stop deadline"),
+            std::string::npos)
+      << read_file(log);
 }
 
 TEST_F(MockAudit, DataRemovedBeforeItIsMirroredIsCountedAsLost) {

@@ -32,8 +32,9 @@ struct RunningRoute {
   std::shared_ptr<audit::Publisher> audit_publisher;
   std::shared_ptr<BufferPool> frames;  // both clusters' response frames are received into it
   /// Stops the route (commits what was acknowledged), publishes the last audit counts and
-  /// closes the clusters; blocks.
-  void stop(net::Millis timeout);
+  /// closes the clusters; blocks. Returns how many audit counts records could not be
+  /// published (the audit misses them: logged as an error).
+  size_t stop(net::Millis timeout);
 };
 
 /// TIERMIRROR_CHECK_PRODUCE_RULES, a diagnostic: when set, every Produce request this process

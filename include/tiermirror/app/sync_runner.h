@@ -28,6 +28,15 @@ control::SyncReport sync_once(const config::Config& cfg, bool dry_run);
 /// cause where one is known; nullopt when its login was not refused.
 std::optional<std::string> admin_login_failure(const control::RdKafkaAdmin& admin, const config::Config& cfg);
 
+/// The admin client `run` makes its audit topic with: null when the audit is off or
+/// audit.create_topic is false.
+std::shared_ptr<control::RdKafkaAdmin> audit_topic_admin(const config::Config& cfg);
+/// `run`'s start: the audit topic on the audit cluster, created when missing, through `admin`
+/// (audit_topic_admin). The reason `run` must stop (a refused creation or login, with the
+/// broker's message), or nullopt: created, present, or not settled now because the cluster did
+/// not answer (logged; the start deadline judges an unreachable cluster).
+std::optional<std::string> ensure_audit_topic(const config::Config& cfg, control::RdKafkaAdmin& admin);
+
 class SyncThread {
  public:
   /// All run on the syncer thread.

@@ -60,6 +60,7 @@ class Publisher : public std::enable_shared_from_this<Publisher> {
     uint64_t dropped = 0;    // records dropped because max_pending was exceeded
     uint64_t failures = 0;   // failed publish attempts
     size_t pending = 0;
+    size_t pending_counts = 0;  // of them, counts records (the rest: progress records)
   };
   Stats stats() const;
 
@@ -72,6 +73,7 @@ class Publisher : public std::enable_shared_from_this<Publisher> {
   void send_pending(std::function<void(std::error_code)> done);
   void send_with_metadata(std::function<void(std::error_code)> done);
   std::string next_id();
+  size_t pending_counts() const;  // on the strand
 
   boost::asio::strand<boost::asio::io_context::executor_type> strand_;
   std::shared_ptr<net::Cluster> cluster_;

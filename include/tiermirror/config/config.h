@@ -113,6 +113,12 @@ struct AuditConfig {
   AuditCluster cluster = AuditCluster::target;
   milliseconds bucket{std::chrono::minutes(10)};  // >= 1m and divides 24h
   milliseconds publish_interval{std::chrono::seconds(60)};
+  /// `run` creates the audit topic at start when it is missing (as MirrorMaker 2 creates its
+  /// internal topics): production brokers run with auto.create.topics.enable=false.
+  bool create_topic = true;
+  int32_t topic_partitions = 1;
+  int32_t topic_replication_factor = -1;  // -1 = the broker's default
+  milliseconds topic_retention{std::chrono::hours(24 * 30)};
 };
 
 struct LimitsConfig {

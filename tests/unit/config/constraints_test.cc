@@ -230,6 +230,10 @@ std::vector<Case> cases() {
       {"bucket divides a day", extra("audit: {bucket: 7m}\n"), "audit.bucket", "must divide 1 day evenly"},
       {"bucket divides a day, 25h", extra("audit: {bucket: 25h}\n"), "audit.bucket", "must divide 1 day evenly"},
       {"publish interval", extra("audit: {publish_interval: 0ms}\n"), "audit.publish_interval", "greater than 0"},
+      {"audit partitions", extra("audit: {topic_partitions: 0}\n"), "audit.topic_partitions", "between 1 and 10000"},
+      {"audit replication", extra("audit: {topic_replication_factor: 0}\n"), "audit.topic_replication_factor",
+       "must be -1"},
+      {"audit retention", extra("audit: {topic_retention: 1h}\n"), "audit.topic_retention", "at least 1d"},
       {"audit topic not mirrored", topics("topics: {include: [a, {regex: '.*'}]}\n"), "topics.include[1].regex",
        "selects the audit topic '__tiermirror_audit'"},
       // limits

@@ -79,6 +79,10 @@ TEST(Load, ExampleStatesTheDefaults) {
   EXPECT_EQ(a.audit.cluster, b.audit.cluster);
   EXPECT_EQ(a.audit.bucket, b.audit.bucket);
   EXPECT_EQ(a.audit.publish_interval, b.audit.publish_interval);
+  EXPECT_EQ(a.audit.create_topic, b.audit.create_topic);
+  EXPECT_EQ(a.audit.topic_partitions, b.audit.topic_partitions);
+  EXPECT_EQ(a.audit.topic_replication_factor, b.audit.topic_replication_factor);
+  EXPECT_EQ(a.audit.topic_retention, b.audit.topic_retention);
   EXPECT_EQ(a.limits.bytes_per_partition, b.limits.bytes_per_partition);
   EXPECT_EQ(a.limits.total_bytes, b.limits.total_bytes);
   EXPECT_EQ(a.limits.inflight_per_partition, b.limits.inflight_per_partition);
@@ -110,6 +114,10 @@ TEST(Load, Defaults) {
   EXPECT_EQ(c.audit.cluster, AuditCluster::target);
   EXPECT_EQ(c.audit.bucket, milliseconds(600'000));
   EXPECT_EQ(c.audit.publish_interval, milliseconds(60'000));
+  EXPECT_TRUE(c.audit.create_topic);
+  EXPECT_EQ(c.audit.topic_partitions, 1);
+  EXPECT_EQ(c.audit.topic_replication_factor, -1);
+  EXPECT_EQ(c.audit.topic_retention, milliseconds(30LL * 24 * 3600 * 1000));
   EXPECT_EQ(c.limits.bytes_per_partition, 8 * MiB);
   EXPECT_EQ(c.limits.total_bytes, 512 * MiB);
   EXPECT_EQ(c.limits.inflight_per_partition, 5);
@@ -129,7 +137,8 @@ consumer_group: my-group
 commit_interval: 1m30s
 partition_sync: {enabled: false, create_missing_topics: no, replication_factor: 3, interval: 2m,
                  copy_configs: [min.insync.replicas, confluent.placement.constraints], identity_violation: refuse}
-audit: {enabled: false, topic: audit.x, cluster: source, bucket: 1h, publish_interval: 10s}
+audit: {enabled: false, topic: audit.x, cluster: source, bucket: 1h, publish_interval: 10s, create_topic: false,
+        topic_partitions: 3, topic_replication_factor: 3, topic_retention: 7d}
 limits: {bytes_per_partition: 1MiB, total_bytes: 1GB, inflight_per_partition: 1, fetch_max_bytes: 2147483647,
          request_timeout: 1500ms}
 metrics: {listen: "", per_partition_labels: false}
@@ -151,6 +160,10 @@ logging: {level: debug, format: json}
   EXPECT_EQ(c.audit.topic, "audit.x");
   EXPECT_EQ(c.audit.cluster, AuditCluster::source);
   EXPECT_EQ(c.audit.bucket, milliseconds(3'600'000));
+  EXPECT_FALSE(c.audit.create_topic);
+  EXPECT_EQ(c.audit.topic_partitions, 3);
+  EXPECT_EQ(c.audit.topic_replication_factor, 3);
+  EXPECT_EQ(c.audit.topic_retention, milliseconds(7LL * 24 * 3600 * 1000));
   EXPECT_EQ(c.limits.bytes_per_partition, MiB);
   EXPECT_EQ(c.limits.total_bytes, 1'000'000'000u);
   EXPECT_EQ(c.limits.inflight_per_partition, 1);
