@@ -69,12 +69,21 @@ std::optional<std::string> admin_login_failure(const control::RdKafkaAdmin& admi
   if (!why) return std::nullopt;
   std::string out = "the admin client cannot log in to cluster '" + admin.cluster_name() + "': " + *why;
   const auto& cluster = admin.cluster_name() == cfg.target.name ? cfg.target : cfg.source;
-  // As on the data path (net::Connection): a TLS refusal after the broker's certificate was
-  // accepted, to a client that sends none, is most likely ssl.client.auth=required.
+  // The hints the data path gives from the bytes (net::Connection), from librdkafka's words.
+  auto says = [&](const char* text) { return why->find(text) != std::string::npos; };
   const bool no_client_cert = !cluster.security.tls || cluster.security.tls->cert_file.empty();
-  if (cluster.security.uses_tls() && no_client_cert && why->find("SSL") != std::string::npos &&
-      why->find("verify failed") == std::string::npos)
-    out += " (the broker may require a client certificate: set tls.cert_file and tls.key_file)";
+  if (says("Illegal SASL state") || says("not valid in current SASL state")) {
+    out += " (this listener does not use SASL: set security.protocol to PLAINTEXT or SSL, without sasl)";
+  } else if (cluster.security.uses_tls() && says("SSL") && !says("verify failed")) {
+    // A handshake cut short or answered in plaintext: no TLS on that port. A TLS refusal after
+    // the broker's certificate was accepted, to a client that sends none: most likely
+    // ssl.client.auth=required.
+    if (says("unexpected eof") || says("wrong version number") || says("packet length too long"))
+      out += " (the broker does not speak TLS on this port: is it a PLAINTEXT or SASL_PLAINTEXT listener? then set "
+             "security.protocol to match)";
+    else if (no_client_cert)
+      out += " (the broker may require a client certificate: set tls.cert_file and tls.key_file)";
+  }
   const auto& sasl = cluster.security.sasl;
   if (cluster.security.uses_sasl() && sasl && sasl->mechanism != config::SaslMechanism::plain &&
       !control::librdkafka_scram_works_with_kafka4())
