@@ -5,6 +5,7 @@
 #include "tiermirror/common/log.h"
 #include "tiermirror/control/rdkafka_admin.h"
 #include "tiermirror/control/topic_setup.h"
+#include "tiermirror/net/security.h"
 
 namespace tiermirror::app {
 
@@ -73,16 +74,15 @@ std::optional<std::string> admin_login_failure(const control::RdKafkaAdmin& admi
   auto says = [&](const char* text) { return why->find(text) != std::string::npos; };
   const bool no_client_cert = !cluster.security.tls || cluster.security.tls->cert_file.empty();
   if (says("Illegal SASL state") || says("not valid in current SASL state")) {
-    out += " (this listener does not use SASL: set security.protocol to PLAINTEXT or SSL, without sasl)";
+    out += std::string(" (") + net::hint::kNoSaslOnListener + ")";
   } else if (cluster.security.uses_tls() && says("SSL") && !says("verify failed")) {
     // A handshake cut short or answered in plaintext: no TLS on that port. A TLS refusal after
     // the broker's certificate was accepted, to a client that sends none: most likely
     // ssl.client.auth=required.
     if (says("unexpected eof") || says("wrong version number") || says("packet length too long"))
-      out += " (the broker does not speak TLS on this port: is it a PLAINTEXT or SASL_PLAINTEXT listener? then set "
-             "security.protocol to match)";
+      out += std::string(" (") + net::hint::kNoTlsOnPort + ")";
     else if (no_client_cert)
-      out += " (the broker may require a client certificate: set tls.cert_file and tls.key_file)";
+      out += std::string(" (") + net::hint::kClientCertificate + ")";
   }
   const auto& sasl = cluster.security.sasl;
   if (cluster.security.uses_sasl() && sasl && sasl->mechanism != config::SaslMechanism::plain &&

@@ -259,15 +259,14 @@ std::string Connection::tls_error_detail(const boost::system::error_code& ec) co
     // Kafka listener without TLS reads the ClientHello as an absurd frame size and closes.
     if (ec == asio::ssl::error::stream_truncated || ec == asio::error::eof ||
         ERR_GET_REASON(static_cast<unsigned long>(ec.value())) == SSL_R_WRONG_VERSION_NUMBER)
-      d += " (the broker does not speak TLS on this port: is it a PLAINTEXT or SASL_PLAINTEXT listener? then set "
-           "security.protocol to match)";
+      d += std::string(" (") + hint::kNoTlsOnPort + ")";
     return d;
   }
   // The broker's certificate was accepted and it still refused: a listener with
   // ssl.client.auth=required refuses clients that send no certificate (with TLS 1.3, as an
   // alert on the first read after the handshake).
   if (opts_.security.tls && opts_.security.tls->options().cert_file.empty())
-    d += " (the broker may require a client certificate: set tls.cert_file and tls.key_file)";
+    d += std::string(" (") + hint::kClientCertificate + ")";
   return d;
 }
 
@@ -389,7 +388,7 @@ void Connection::on_sasl_handshake(std::error_code ec, SharedBuffer frame, int16
   // A listener without SASL still answers SaslHandshake, through KafkaApis: ILLEGAL_SASL_STATE
   // and no mechanisms.
   if (kec == kafka_errc::illegal_sasl_state && enabled.empty())
-    detail += " (this listener does not use SASL: set security.protocol to PLAINTEXT or SSL, without sasl)";
+    detail += std::string(" (") + hint::kNoSaslOnListener + ")";
   fail_login(kec, detail);
 }
 

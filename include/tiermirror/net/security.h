@@ -31,6 +31,19 @@ enum class login_errc {
 const std::error_category& login_category();
 inline std::error_code make_error_code(login_errc e) { return {static_cast<int>(e), login_category()}; }
 
+/// The likely misconfiguration behind a failed connection, in the operator's terms (config keys):
+/// the data path derives them from the broker's bytes (Connection), the admin client's path
+/// from librdkafka's words (app::admin_login_failure).
+namespace hint {
+inline constexpr const char* kNoTlsOnPort =
+    "the broker does not speak TLS on this port: is it a PLAINTEXT or SASL_PLAINTEXT listener? then set "
+    "security.protocol to match";
+inline constexpr const char* kNoSaslOnListener =
+    "this listener does not use SASL: set security.protocol to PLAINTEXT or SSL, without sasl";
+inline constexpr const char* kClientCertificate =
+    "the broker may require a client certificate: set tls.cert_file and tls.key_file";
+}  // namespace hint
+
 /// TLS_HANDSHAKE / SASL_AUTHENTICATION_FAILED / UNSUPPORTED_SASL_MECHANISM / ILLEGAL_SASL_STATE
 /// and login_errc: errors a route treats as fatal at start.
 bool is_login_failure(std::error_code ec);
