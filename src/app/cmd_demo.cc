@@ -38,17 +38,6 @@ constexpr const char* kAuditTopic = "__tiermirror_audit";
 constexpr size_t kPathsLimit = 16 << 10;
 constexpr Codec kCodecs[] = {Codec::none, Codec::gzip, Codec::snappy, Codec::lz4, Codec::zstd};
 
-const char* codec_name(Codec c) {
-  switch (c) {
-    case Codec::none: return "none";
-    case Codec::gzip: return "gzip";
-    case Codec::snappy: return "snappy";
-    case Codec::lz4: return "lz4";
-    case Codec::zstd: return "zstd";
-  }
-  return "?";
-}
-
 long long ll(int64_t v) { return static_cast<long long>(v); }
 // "1 batch", "2 batches".
 std::string count(uint64_t n, const char* one, const char* many) {
@@ -210,7 +199,7 @@ int cmd_demo(const DemoOptions& opts) {
   for (auto* c : {dca.get(), dcb.get()}) {
     for (Codec codec : kCodecs) {
       TrafficOptions t;
-      t.codec = codec_name(codec);
+      t.codec = std::string(protocol::to_string(codec));
       t.records = opts.records_per_codec;
       t.idempotent = c == dca.get();
       t.seed = seed++;
@@ -420,7 +409,7 @@ int cmd_demo(const DemoOptions& opts) {
     CodecTally sources{tally_a[c].batches + tally_b[c].batches, tally_a[c].records + tally_b[c].records};
     bool codec_ok = proven[c].batches == sources.batches && proven[c].records == sources.records &&
                     tally_g[c].batches == sources.batches && tally_g[c].records == sources.records;
-    std::printf("  %-6s  %13s  %13s  %13s  %13s  %6lld  %s\n", codec_name(c), cell(tally_a[c]).c_str(),
+    std::printf("  %-6s  %13s  %13s  %13s  %13s  %6lld  %s\n", std::string(protocol::to_string(c)).c_str(), cell(tally_a[c]).c_str(),
                 cell(tally_b[c]).c_str(), cell(tally_g[c]).c_str(), cell(proven[c]).c_str(), ll(produced_by_codec[c]),
                 !codec_ok                   ? "MISMATCH"
                 : proven[c].batches == 0 ? "no batch in this codec: not exercised"
@@ -472,7 +461,7 @@ int cmd_demo(const DemoOptions& opts) {
       s.records += step.source.records_count();
       s.target_batches += step.target_batches;
       std::string what = count(step.source.records_count(), "record", "records") + ", " +
-                         codec_name(step.source.codec()) +
+                         std::string(protocol::to_string(step.source.codec())) +
                          (step.source.is_control()         ? ", marker"
                           : step.source.is_transactional() ? ", transactional"
                                                            : "");

@@ -15,17 +15,6 @@ namespace {
 
 using MetaResult = std::pair<std::error_code, net::MetadataPtr>;
 
-std::string codec_name(protocol::Codec c) {
-  switch (c) {
-    case protocol::Codec::none: return "none";
-    case protocol::Codec::gzip: return "gzip";
-    case protocol::Codec::snappy: return "snappy";
-    case protocol::Codec::lz4: return "lz4";
-    case protocol::Codec::zstd: return "zstd";
-  }
-  return "unknown";
-}
-
 std::string join(const std::vector<int32_t>& v) {
   std::string s;
   for (auto x : v) s += (s.empty() ? "" : ",") + std::to_string(x);
@@ -104,7 +93,7 @@ int print_batches(const std::shared_ptr<net::Cluster>& cluster, const ProbeOptio
         std::printf("%-12" PRId64 " legacy message set (magic %d), %zu bytes\n", b.base_offset(), b.magic(), b.size());
       } else {
         std::printf("%-12" PRId64 " %-12" PRId64 " %7d %-6s %-24" PRId64 " %-24" PRId64 " %8" PRId64 " %5d %8d %-5s %-5s %-4s %zu\n",
-                    b.base_offset(), b.last_offset().value(), b.records_count(), codec_name(b.codec()).c_str(),
+                    b.base_offset(), b.last_offset().value(), b.records_count(), std::string(protocol::to_string(b.codec())).c_str(),
                     b.base_timestamp(), b.max_timestamp(), b.producer_id().value(), b.producer_epoch().value(),
                     b.base_sequence(), b.is_transactional() ? "yes" : "no", b.is_control() ? "yes" : "no",
                     b.crc_ok() ? "ok" : "BAD", b.size());

@@ -720,6 +720,15 @@ const std::vector<std::string_view>& known_topic_configs() {
   return names;
 }
 
+/// A topic's replication factor for CreateTopics: -1 (the broker's default) or 1..32767.
+std::optional<int32_t> get_replication_factor(Ctx& ctx, const Field& f) {
+  auto i = get_int(ctx, f);
+  if (!i) return std::nullopt;
+  if (*i == -1 || (*i >= 1 && *i <= 32767)) return static_cast<int32_t>(*i);
+  ctx.error(f, "must be -1 (the broker's default.replication.factor) or between 1 and 32767, got " + std::to_string(*i));
+  return std::nullopt;
+}
+
 void load_partition_sync(Ctx& ctx, const Field& f, PartitionSyncConfig& out) {
   MapView m(ctx, f,
             {"enabled", "create_missing_topics", "replication_factor", "interval", "copy_configs", "identity_violation"});
@@ -731,14 +740,7 @@ void load_partition_sync(Ctx& ctx, const Field& f, PartitionSyncConfig& out) {
     if (auto b = get_bool(ctx, *v)) out.create_missing_topics = *b;
   }
   if (auto v = m.get("replication_factor")) {
-    if (auto i = get_int(ctx, *v)) {
-      if (*i == -1 || (*i >= 1 && *i <= 32767)) {
-        out.replication_factor = static_cast<int32_t>(*i);
-      } else {
-        ctx.error(*v, "must be -1 (the broker's default.replication.factor) or between 1 and 32767, got " +
-                          std::to_string(*i));
-      }
-    }
+    if (auto rf = get_replication_factor(ctx, *v)) out.replication_factor = *rf;
   }
   if (auto v = m.get("interval")) {
     if (auto d = get_duration(ctx, *v)) {
@@ -827,14 +829,7 @@ void load_audit(Ctx& ctx, const Field& f, AuditConfig& out) {
     }
   }
   if (auto v = m.get("topic_replication_factor")) {
-    if (auto i = get_int(ctx, *v)) {
-      if (*i == -1 || (*i >= 1 && *i <= 32767)) {
-        out.topic_replication_factor = static_cast<int32_t>(*i);
-      } else {
-        ctx.error(*v, "must be -1 (the broker's default.replication.factor) or between 1 and 32767, got " +
-                          std::to_string(*i));
-      }
-    }
+    if (auto rf = get_replication_factor(ctx, *v)) out.topic_replication_factor = *rf;
   }
   if (auto v = m.get("topic_retention")) {
     if (auto d = get_duration(ctx, *v)) {

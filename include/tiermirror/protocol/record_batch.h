@@ -16,6 +16,17 @@ namespace tiermirror::protocol {
 
 /// Attribute bits 0-2 (DefaultRecordBatch.COMPRESSION_CODEC_MASK). Values 5-7 are not codecs.
 enum class Codec : uint8_t { none = 0, gzip = 1, snappy = 2, lz4 = 3, zstd = 4 };
+/// Kafka's name of a codec (compression.type's values); "unknown" for 5-7.
+constexpr std::string_view to_string(Codec c) {
+  switch (c) {
+    case Codec::none: return "none";
+    case Codec::gzip: return "gzip";
+    case Codec::snappy: return "snappy";
+    case Codec::lz4: return "lz4";
+    case Codec::zstd: return "zstd";
+  }
+  return "unknown";
+}
 enum class TimestampType : uint8_t { create_time = 0, log_append_time = 1 };
 
 /// What the pipeline must do with a batch, or why it cannot. Computed in this order (the first

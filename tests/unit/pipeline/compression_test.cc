@@ -22,16 +22,7 @@ using protocol::Codec;
 constexpr Codec kCodecs[] = {Codec::none, Codec::gzip, Codec::snappy, Codec::lz4, Codec::zstd};
 constexpr Codec kCompressed[] = {Codec::gzip, Codec::snappy, Codec::lz4, Codec::zstd};
 
-std::string name(Codec c) {
-  switch (c) {
-    case Codec::none: return "none";
-    case Codec::gzip: return "gzip";
-    case Codec::snappy: return "snappy";
-    case Codec::lz4: return "lz4";
-    case Codec::zstd: return "zstd";
-  }
-  return "?";
-}
+std::string name(Codec c) { return std::string(protocol::to_string(c)); }
 
 // Text-like data that compresses, with some randomness so it is not trivial.
 Bytes sample(size_t n, uint32_t seed = 1) {
