@@ -58,6 +58,11 @@ struct Route::Partition {
   // with each commit as the exactly-once resume hint; else a lower bound of where this
   // process's deliveries land (the target high watermark when the resume scan ran).
   std::optional<int64_t> target_hint;
+  // The target broker this partition's Produce requests in flight went to. While any is out,
+  // nothing new goes to another broker: after a leader move, a request still queued for the
+  // old leader (its connection down) would otherwise land after later batches sent to the new
+  // one, which answers OUT_OF_ORDER_SEQUENCE_NUMBER (ProducerAppendInfo.checkSequence).
+  int32_t produce_broker = -1;
 };
 
 template <typename F>
@@ -798,6 +803,8 @@ void Route::schedule_produces() {
       missing_leader = true;
       continue;
     }
+    // Waits for the old leader's requests to complete (they fail, and go again in order).
+    if (p->queue.in_flight() > 0 && p->produce_broker != *leader) continue;
     by_leader[*leader].push_back(p.get());
   }
   if (missing_leader) {
@@ -848,6 +855,7 @@ bool Route::send_produce(int32_t broker, std::vector<std::pair<Partition*, Queue
     auto [it, inserted] = topic_index.emplace(p->tp.topic, req.topics.size());
     if (inserted) req.topics.push_back({p->tp.topic, {}});
     req.topics[it->second].partitions.push_back({p->tp.partition, {BufferSlice(hbuf), q->batch.records()}});
+    p->produce_broker = broker;
     sent.push_back({p, q->id});
   }
   produce_in_flight_[broker]++;

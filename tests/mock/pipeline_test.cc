@@ -447,6 +447,53 @@ TEST(MockPipeline, LeaderChangesAndBrokerDownMidStream) {
   expect_identity(dst.bootstrap(), {src.bootstrap()}, "t", 3);
 }
 
+// Seen on a real Kafka 2.8 broker in the chaos test: a Produce request waiting for a stopped
+// leader's connection, then the leader moving. Later batches wait for it (it times out and
+// goes again) instead of going to the new leader ahead of it: OUT_OF_ORDER_SEQUENCE_NUMBER,
+// then a new producer id for the whole route.
+TEST(MockPipeline, ALeaderMoveAwayFromADownBrokerKeepsTheSequenceInOrder) {
+  app::MockCluster src("src", 1), dst("dst", 2);
+  src.create_topic("t", 1, 1);
+  dst.create_topic("t", 1, 2);
+  rd_kafka_mock_partition_set_leader(dst.mock(), "t", 0, 1);
+  app::TrafficOptions small;  // many small batches: several Produce requests in flight at once
+  small.codec = "lz4";
+  small.records = 100;
+  small.batch_records = 10;
+  app::produce_traffic(src.bootstrap(), "t", small);
+  auto o = options("leader-away", "t");
+  o.request_timeout = net::Millis(1000);  // the waiting request's deadline: 1 s + 5 s
+  Mirror m(src.bootstrap(), dst.bootstrap(), o);
+  ASSERT_TRUE(m.wait_for([](const auto& st) { return !st.empty() && st[0].batches >= 5; }));
+  // One batch goes to broker 1 and waits there; the leader moves; later batches follow.
+  rd_kafka_mock_broker_set_down(dst.mock(), 1);
+  small.records = 10;
+  small.seed = 7;
+  app::produce_traffic(src.bootstrap(), "t", small);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  rd_kafka_mock_partition_set_leader(dst.mock(), "t", 0, 2);
+  // The route sees the new leader once a metadata request to broker 1 timed out (2 s).
+  std::this_thread::sleep_for(std::chrono::milliseconds(3000));
+  small.records = 300;
+  small.seed = 8;
+  app::produce_traffic(src.bootstrap(), "t", small);
+  const auto source_batches = read_all(src.bootstrap(), {"t", 0}).size();
+  ASSERT_TRUE(m.wait_for([&](const auto& st) { return !st.empty() && st[0].batches == source_batches; }))
+      << m.fatal_;
+  rd_kafka_mock_broker_set_up(dst.mock(), 1);
+  expect_identity(dst.bootstrap(), {src.bootstrap()}, "t", 1);
+  // One producer id throughout, its sequences following the record counts: no batch went
+  // ahead of another, so the route never needed a new producer id.
+  auto batches = read_all(dst.bootstrap(), {"t", 0});
+  ASSERT_FALSE(batches.empty());
+  int32_t next = 0;
+  for (const auto& b : batches) {
+    EXPECT_EQ(b.producer_id().value(), batches.front().producer_id().value());
+    EXPECT_EQ(b.base_sequence(), next);
+    next += b.records_count();
+  }
+}
+
 TEST(MockPipeline, InjectedRetriableErrorsOnProduceAndFetch) {
   app::MockCluster src("src", 1), dst("dst", 1);
   src.create_topic("t", 2, 1);
