@@ -295,19 +295,17 @@ int cmd_demo(const DemoOptions& opts) {
     ro.fetch_max_wait = net::Millis(100);
     auto counters = std::make_shared<audit::Counters>(10 * 60 * 1000);
     ro.observers.push_back(counters);
-    r->route = pipeline::Route::create(io.io(), r->src, r->dst, ro);
-    // What `run`'s syncer reads from the target; 'events' keeps Kafka's default.
-    r->route->set_max_message_bytes({{kPathsTopic, kPathsLimit}});
     audit::PublisherOptions po;
     po.route = r->name;
     po.source_cluster = c->name();
     po.target_cluster = "aggregate";
     po.topic = kAuditTopic;
     po.interval = net::Millis(2000);
-    auto route = r->route;
-    r->publisher = audit::Publisher::create(io.io(), r->dst, counters,
-                                            [route](auto handler) { route->status(std::move(handler)); }, po);
-    r->publisher->start();
+    r->publisher = audit::Publisher::create(io.io(), r->dst, counters, po);
+    ro.before_commit = r->publisher->commit_gate();
+    r->route = pipeline::Route::create(io.io(), r->src, r->dst, ro);
+    // What `run`'s syncer reads from the target; 'events' keeps Kafka's default.
+    r->route->set_max_message_bytes({{kPathsTopic, kPathsLimit}});
     r->route->start([name = r->name](std::error_code ec, std::string why) {
       std::fprintf(stderr, "demo: route %s failed: %s (%s)\n", name.c_str(), why.c_str(), ec.message().c_str());
     });

@@ -191,8 +191,9 @@ int cmd_run(const RunOptions& opts) {
   if (ops) ops->stop();  // before the io thread: /healthz and scrapes post to it
   io.stop();
   std::lock_guard lk(mu);
-  if (!fatal && unpublished > 0)  // the stop itself went well, but the audit is short
-    fatal = std::to_string(unpublished) + " audit counts records could not be published before the stop deadline";
+  if (!fatal && unpublished > 0)  // the stop itself went well, but the audit is behind
+    fatal = "the audit counts of " + std::to_string(unpublished) +
+            " partitions could not be published before the stop deadline (the next run counts them again)";
   if (fatal) {
     TM_ERROR("app", "route failed", {{"route", cfg.route.name}, {"error", *fatal}});
     return 3;

@@ -136,7 +136,6 @@ std::string status_json(const OpsSnapshot& s) {
     const auto& p = s.audit->publisher;
     j["audit"] = {{"published_records", p.published},
                   {"pending_records", p.pending},
-                  {"dropped_records", p.dropped},
                   {"publish_failures", p.failures}};
   }
   json topics = json::array();
@@ -470,17 +469,14 @@ std::vector<prometheus::MetricFamily> RouteMetrics::scrape(const OpsSnapshot& s)
     auto published = make_family("tiermirror_audit_published_records_total",
                                  "Audit records the audit cluster acknowledged", MetricType::Counter);
     add_sample(published, {{"route", route}}, static_cast<double>(p.published));
-    auto dropped = make_family("tiermirror_audit_dropped_records_total",
-                               "Audit records dropped because the audit cluster was unreachable too long",
-                               MetricType::Counter);
-    add_sample(dropped, {{"route", route}}, static_cast<double>(p.dropped));
     auto failures = make_family("tiermirror_audit_publish_failures_total", "Failed audit publish attempts",
                                 MetricType::Counter);
     add_sample(failures, {{"route", route}}, static_cast<double>(p.failures));
-    auto pending = make_family("tiermirror_audit_pending_records", "Audit records waiting to be published",
+    auto pending = make_family("tiermirror_audit_pending_records",
+                               "Audit records of a failed publish, waiting for the next commit (which waits for them)",
                                MetricType::Gauge);
     add_sample(pending, {{"route", route}}, static_cast<double>(p.pending));
-    for (auto* f : {&records, &lost, &ratio, &published, &dropped, &failures, &pending}) out.push_back(std::move(*f));
+    for (auto* f : {&records, &lost, &ratio, &published, &failures, &pending}) out.push_back(std::move(*f));
   }
   return out;
 }

@@ -10,22 +10,41 @@ int64_t wall_ms() {
       .count();
 }
 
-void extend(PartitionSpan& s, int64_t first, int64_t last) {
-  if (s.first_offset < 0 || first < s.first_offset) s.first_offset = first;
-  if (last > s.last_offset) s.last_offset = last;
+void extend(PartitionCount& c, int64_t first, int64_t last) {
+  if (c.first_offset < 0 || first < c.first_offset) c.first_offset = first;
+  if (last > c.last_offset) c.last_offset = last;
+}
+
+void add(PartitionCount& into, const PartitionCount& c) {
+  into.records += c.records;
+  into.batches += c.batches;
+  into.bytes += c.bytes;
+  into.lost += c.lost;
+  if (c.first_offset >= 0) extend(into, c.first_offset, c.last_offset);
+  into.lost_ranges.insert(into.lost_ranges.end(), c.lost_ranges.begin(), c.lost_ranges.end());
 }
 
 }  // namespace
 
-Delta& Counters::delta(Tier tier, const std::string& topic, int64_t ts_ms) {
-  int64_t start = bucket_floor(ts_ms, bucket_ms_);
-  auto [it, inserted] = open_.try_emplace(Key{tier, topic, start});
-  if (inserted) {
-    it->second.tier = tier;
-    it->second.topic = topic;
-    it->second.bucket_start_ms = start;
-  }
+Counters::Segment& Counters::segment(const TopicPartition& tp, int64_t first_offset) {
+  auto [it, inserted] = segments_.try_emplace(tp);
+  // Without counting_from (tests, tools), the segment begins at the first batch counted.
+  if (inserted) it->second.start = first_offset;
   return it->second;
+}
+
+PartitionCount& Counters::count(Segment& s, Tier tier, int64_t ts_ms) {
+  s.published = false;
+  return s.open.counts[{tier, bucket_floor(ts_ms, bucket_ms_)}];
+}
+
+void Counters::counting_from(const TopicPartition& tp, SourceOffset from) {
+  std::lock_guard lk(mu_);
+  // A partition (re)started by this process: whatever an earlier start counted and did not
+  // commit is counted again from here, by this segment.
+  auto& s = segments_[tp];
+  s = Segment{};
+  s.start = from.value();
 }
 
 void Counters::fetched(const TopicPartition& tp, const pipeline::BatchFacts& b) {
@@ -40,38 +59,42 @@ void Counters::acked(const TopicPartition& tp, const pipeline::BatchFacts& b, in
 
 void Counters::already_delivered(const TopicPartition& tp, const pipeline::BatchFacts& source,
                                  const std::vector<pipeline::BatchFacts>& delivered) {
-  std::lock_guard lk(mu_);  // one lock: a take() sees both tiers of the batch or neither
+  std::lock_guard lk(mu_);
   count_source(tp, source);
+  const int64_t start = segment(tp, source.first.value()).start;
   int64_t now = wall_ms();
-  for (const auto& d : delivered) count_target(tp, d, now, false);
+  for (const auto& d : delivered)
+    if (d.last.value() >= start) count_target(tp, d, now, false);
 }
 
 void Counters::count_source(const TopicPartition& tp, const pipeline::BatchFacts& b) {
-  auto& d = delta(Tier::source, tp.topic, b.base_timestamp >= 0 ? b.base_timestamp : wall_ms());
-  d.records += static_cast<uint64_t>(b.records);
-  d.batches++;
-  d.bytes += b.bytes;
+  auto& s = segment(tp, b.first.value());
+  auto& c = count(s, Tier::source, b.base_timestamp >= 0 ? b.base_timestamp : wall_ms());
+  c.records += static_cast<uint64_t>(b.records);
+  c.batches++;
+  c.bytes += b.bytes;
   totals_.source_records += static_cast<uint64_t>(b.records);
-  auto& span = d.partitions[tp.partition];
-  extend(span, b.first.value(), b.last.value());
+  extend(c, b.first.value(), b.last.value());
   auto pending = pending_lost_.find(tp);
   if (pending != pending_lost_.end()) {
     for (const auto& [first, last] : pending->second) {
-      d.lost += static_cast<uint64_t>(last - first + 1);
-      span.lost_ranges.emplace_back(first, last);
+      c.lost += static_cast<uint64_t>(last - first + 1);
+      c.lost_ranges.emplace_back(first, last);
     }
     pending_lost_.erase(pending);
   }
 }
 
 void Counters::count_target(const TopicPartition& tp, const pipeline::BatchFacts& b, int64_t now_ms, bool latency) {
-  auto& d = delta(Tier::target, tp.topic, b.base_timestamp >= 0 ? b.base_timestamp : now_ms);
-  d.records += static_cast<uint64_t>(b.records);
-  d.batches++;
-  d.bytes += b.bytes;
+  const int64_t ts = b.base_timestamp >= 0 ? b.base_timestamp : now_ms;
+  auto& s = segment(tp, b.first.value());
+  auto& c = count(s, Tier::target, ts);
+  c.records += static_cast<uint64_t>(b.records);
+  c.batches++;
+  c.bytes += b.bytes;
   totals_.target_records += static_cast<uint64_t>(b.records);
-  if (latency && b.max_timestamp >= 0) d.latency.add(now_ms - b.max_timestamp);
-  extend(d.partitions[tp.partition], b.first.value(), b.last.value());
+  extend(c, b.first.value(), b.last.value());
+  if (latency && b.max_timestamp >= 0) latency_[{tp.topic, bucket_floor(ts, bucket_ms_)}].add(now_ms - b.max_timestamp);
 }
 
 void Counters::lost(const TopicPartition& tp, SourceOffset first, SourceOffset last, std::string_view) {
@@ -81,22 +104,66 @@ void Counters::lost(const TopicPartition& tp, SourceOffset first, SourceOffset l
   totals_.lost += static_cast<uint64_t>(last.value() - first.value() + 1);
 }
 
-std::vector<Delta> Counters::take(int64_t now_ms) {
+Sealed Counters::seal(const std::map<TopicPartition, SourceOffset>& ends, int64_t now_ms) {
   std::lock_guard lk(mu_);
-  for (auto& [tp, ranges] : pending_lost_) {
-    auto& d = delta(Tier::source, tp.topic, now_ms);
-    auto& span = d.partitions[tp.partition];
-    for (const auto& [first, last] : ranges) {
-      d.lost += static_cast<uint64_t>(last - first + 1);
-      span.lost_ranges.emplace_back(first, last);
+  for (const auto& [tp, end] : ends) {
+    auto it = segments_.find(tp);
+    auto lost = pending_lost_.find(tp);
+    if (lost != pending_lost_.end()) {
+      // No batch followed the gap yet: the loss goes into the bucket of now, with this seal.
+      auto& s = it != segments_.end() ? it->second : segment(tp, end.value());
+      auto& c = count(s, Tier::source, now_ms);
+      for (const auto& [first, last] : lost->second) {
+        c.lost += static_cast<uint64_t>(last - first + 1);
+        c.lost_ranges.emplace_back(first, last);
+      }
+      pending_lost_.erase(lost);
+      it = segments_.find(tp);
     }
+    if (it == segments_.end() || it->second.open.counts.empty()) continue;
+    auto& s = it->second;
+    s.open.end = end.value();
+    s.sealed.push_back(std::move(s.open));
+    s.open = Chunk{};
   }
-  pending_lost_.clear();
-  std::vector<Delta> out;
-  out.reserve(open_.size());
-  for (auto& [k, d] : open_) out.push_back(std::move(d));
-  open_.clear();
+  Sealed out;
+  for (const auto& [tp, s] : segments_) {
+    if (s.sealed.empty()) continue;
+    std::map<BucketKey, PartitionCount> sum;
+    for (const auto& chunk : s.sealed)
+      for (const auto& [k, c] : chunk.counts) add(sum[k], c);
+    for (auto& [k, c] : sum)
+      out.entries.push_back({k.first, tp.topic, k.second, tp.partition, s.start, s.sealed.back().end, std::move(c)});
+  }
+  out.latency = std::move(latency_);
+  latency_.clear();
   return out;
+}
+
+void Counters::published() {
+  std::lock_guard lk(mu_);
+  for (auto& [tp, s] : segments_)
+    if (s.open.counts.empty()) s.published = true;
+}
+
+void Counters::committed(const TopicPartition& tp, SourceOffset next) {
+  std::lock_guard lk(mu_);
+  auto it = segments_.find(tp);
+  if (it == segments_.end()) {
+    segments_[tp].start = next.value();
+    return;
+  }
+  // Counts below a committed offset are final: no later process counts them again.
+  auto& s = it->second;
+  while (!s.sealed.empty() && s.sealed.front().end <= next.value()) s.sealed.pop_front();
+  if (s.start < next.value()) s.start = next.value();
+}
+
+size_t Counters::unpublished_partitions() const {
+  std::lock_guard lk(mu_);
+  size_t n = 0;
+  for (const auto& [tp, s] : segments_) n += s.published ? 0 : 1;
+  return n + pending_lost_.size();
 }
 
 Counters::Totals Counters::totals() const {

@@ -137,7 +137,7 @@ std::string_view to_string(Tier t) { return t == Tier::source ? "source" : "targ
 
 std::string to_json(const AuditRecord& r) {
   json j;
-  j["schema"] = AuditRecord::kSchema;
+  j["schema"] = r.schema;
   j["kind"] = r.kind == AuditRecord::Kind::counts ? "counts" : "progress";
   j["id"] = r.id;
   j["route"] = r.route;
@@ -174,6 +174,14 @@ std::string to_json(const AuditRecord& r) {
     json o;
     o["first_offset"] = s.first_offset;
     o["last_offset"] = s.last_offset;
+    if (r.schema >= 2) {
+      o["segment"] = s.segment;
+      o["end"] = s.end;
+      o["records"] = s.records;
+      o["batches"] = s.batches;
+      o["bytes"] = s.bytes;
+      if (r.tier == Tier::source) o["lost"] = s.lost;
+    }
     if (!s.lost_ranges.empty()) {
       json ranges = json::array();
       for (const auto& [a, b] : s.lost_ranges) ranges.push_back({a, b});
@@ -209,6 +217,8 @@ Result<AuditRecord> from_json(std::string_view text, std::string* why) {
   int schema = 0;
   if (!num(j, "schema", schema)) return fail("no schema number");
   if (schema > AuditRecord::kSchema) return fail("schema " + std::to_string(schema) + " is newer than this reader");
+  if (schema < 1) return fail("schema " + std::to_string(schema) + " is not a schema");
+  r.schema = schema;
   std::string kind, tier;
   if (!str("kind", kind) || (kind != "counts" && kind != "progress")) return fail("kind is not counts or progress");
   r.kind = kind == "counts" ? AuditRecord::Kind::counts : AuditRecord::Kind::progress;
@@ -252,6 +262,12 @@ Result<AuditRecord> from_json(std::string_view text, std::string* why) {
     PartitionSpan s;
     if (!num(o, "first_offset", s.first_offset) || !num(o, "last_offset", s.last_offset))
       return fail("partition " + key + " needs first_offset and last_offset");
+    if (schema >= 2) {
+      if (!num(o, "segment", s.segment) || !num(o, "end", s.end) || !num(o, "records", s.records) ||
+          !num(o, "batches", s.batches) || !num(o, "bytes", s.bytes) || s.end < s.segment)
+        return fail("partition " + key + " needs segment, end, records, batches and bytes (schema 2)");
+      if (o.contains("lost") && !num(o, "lost", s.lost)) return fail("partition " + key + ": bad lost");
+    }
     if (auto lr = o.find("lost_ranges"); lr != o.end()) {
       if (!lr->is_array()) return fail("bad lost_ranges");
       for (const auto& range : *lr) {

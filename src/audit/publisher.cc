@@ -7,6 +7,8 @@
 #include <chrono>
 #include <cstdio>
 #include <random>
+#include <set>
+#include <tuple>
 
 #include "tiermirror/common/log.h"
 #include "tiermirror/net/call.h"
@@ -55,21 +57,68 @@ std::vector<AuditRecord> progress_records(const std::vector<pipeline::PartitionS
   return out;
 }
 
+std::vector<AuditRecord> counts_records(std::vector<Sealed::Entry> entries,
+                                        const std::map<std::pair<std::string, int64_t>, LatencyHistogram>& latency,
+                                        int64_t bucket_ms, size_t per_record) {
+  using Key = std::tuple<Tier, std::string, int64_t>;
+  std::map<Key, std::vector<AuditRecord>> records;
+  for (auto& e : entries) {
+    auto& list = records[{e.tier, e.topic, e.bucket_start_ms}];
+    if (list.empty() || list.back().partitions.size() >= per_record) {
+      AuditRecord r;
+      r.kind = AuditRecord::Kind::counts;
+      r.tier = e.tier;
+      r.topic = e.topic;
+      r.bucket_start_ms = e.bucket_start_ms;
+      r.bucket_end_ms = e.bucket_start_ms + bucket_ms;
+      list.push_back(std::move(r));
+    }
+    auto& r = list.back();
+    r.records += e.count.records;
+    r.batches += e.count.batches;
+    r.bytes += e.count.bytes;
+    r.lost += e.count.lost;
+    PartitionSpan span;
+    span.first_offset = e.count.first_offset;
+    span.last_offset = e.count.last_offset;
+    span.lost_ranges = std::move(e.count.lost_ranges);
+    span.segment = e.segment;
+    span.end = e.end;
+    span.records = e.count.records;
+    span.batches = e.count.batches;
+    span.bytes = e.count.bytes;
+    span.lost = e.count.lost;
+    r.partitions[e.partition] = std::move(span);
+  }
+  // Latency is a delta: it rides on the first target record of its bucket (a record of its
+  // own when the bucket has no counts in this publish).
+  for (const auto& [k, h] : latency) {
+    auto& list = records[{Tier::target, k.first, k.second}];
+    if (list.empty()) {
+      AuditRecord r;
+      r.kind = AuditRecord::Kind::counts;
+      r.tier = Tier::target;
+      r.topic = k.first;
+      r.bucket_start_ms = k.second;
+      r.bucket_end_ms = k.second + bucket_ms;
+      list.push_back(std::move(r));
+    }
+    list.front().latency = h;
+  }
+  std::vector<AuditRecord> out;
+  for (auto& [k, list] : records)
+    for (auto& r : list) out.push_back(std::move(r));
+  return out;
+}
+
 std::shared_ptr<Publisher> Publisher::create(asio::io_context& io, std::shared_ptr<net::Cluster> cluster,
-                                             std::shared_ptr<Counters> counters, StatusSource status,
-                                             PublisherOptions opts) {
-  return std::shared_ptr<Publisher>(
-      new Publisher(io, std::move(cluster), std::move(counters), std::move(status), std::move(opts)));
+                                             std::shared_ptr<Counters> counters, PublisherOptions opts) {
+  return std::shared_ptr<Publisher>(new Publisher(io, std::move(cluster), std::move(counters), std::move(opts)));
 }
 
 Publisher::Publisher(asio::io_context& io, std::shared_ptr<net::Cluster> cluster, std::shared_ptr<Counters> counters,
-                     StatusSource status, PublisherOptions opts)
-    : strand_(asio::make_strand(io)),
-      cluster_(std::move(cluster)),
-      counters_(std::move(counters)),
-      status_(std::move(status)),
-      opts_(std::move(opts)),
-      timer_(strand_) {
+                     PublisherOptions opts)
+    : strand_(asio::make_strand(io)), cluster_(std::move(cluster)), counters_(std::move(counters)), opts_(std::move(opts)) {
   std::random_device rd;
   char buf[17];
   std::snprintf(buf, sizeof buf, "%08x%08x", rd(), rd());
@@ -80,36 +129,40 @@ Publisher::~Publisher() = default;
 
 std::string Publisher::next_id() { return opts_.route + "/" + instance_ + "/" + std::to_string(++sequence_); }
 
-void Publisher::start() {
-  asio::post(strand_, [self = shared_from_this()] {
-    TM_INFO(kLog, "audit publisher started",
-            {{"route", self->opts_.route}, {"topic", self->opts_.topic}, {"interval_ms", self->opts_.interval.count()}});
-    self->arm();
-  });
+pipeline::CommitGate Publisher::commit_gate() {
+  std::weak_ptr<Publisher> weak = shared_from_this();
+  return [weak](const std::map<TopicPartition, SourceOffset>& ends, std::vector<pipeline::PartitionStatus> status,
+                net::Millis timeout, bool stopping, std::function<void(bool)> done) {
+    auto self = weak.lock();
+    if (!self) return done(false);
+    self->before_commit(ends, std::move(status), timeout, stopping, std::move(done));
+  };
 }
 
-void Publisher::arm() {
-  if (stopped_) return;
-  timer_.expires_after(opts_.interval);
-  timer_.async_wait([self = shared_from_this()](const std::error_code& ec) {
-    if (ec || self->stopped_) return;
-    self->tick([self](std::error_code) { self->arm(); });
-  });
-}
-
-void Publisher::tick(std::function<void(std::error_code)> done) {
-  auto self = shared_from_this();
-  // Status first, then the counters: whatever the route acknowledged before the snapshot
-  // is already counted when take() runs, so the watermark never runs ahead of the counts.
-  status_([self, done = std::move(done)](std::vector<pipeline::PartitionStatus> parts) mutable {
-    asio::post(self->strand_, [self, parts = std::move(parts), done = std::move(done)]() mutable {
-      self->collect(std::move(parts));
-      self->send_pending(std::move(done));
+void Publisher::before_commit(const std::map<TopicPartition, SourceOffset>& ends,
+                              std::vector<pipeline::PartitionStatus> status, net::Millis timeout, bool stopping,
+                              std::function<void(bool)> done) {
+  // On the route strand: nothing is released between the status and the seal, so the
+  // progress records never run ahead of the counts published with them.
+  auto sealed = counters_->seal(ends, wall_ms());
+  asio::post(strand_, [self = shared_from_this(), sealed = std::move(sealed), status = std::move(status), timeout,
+                       stopping, done = std::move(done)]() mutable {
+    const int64_t now = wall_ms();
+    const bool progress_due = stopping || now - self->last_progress_ms_ >= self->opts_.interval.count();
+    if (sealed.entries.empty() && self->pending_.empty() && !progress_due) {
+      // Nothing counted since the last publish: the latency samples wait for one.
+      for (auto& [k, h] : sealed.latency) self->latency_[k].merge(h);
+      return done(true);
+    }
+    self->collect(std::move(sealed), std::move(status), progress_due);
+    self->send_pending(timeout, [self, done = std::move(done)](std::error_code ec) {
+      if (!ec) self->on_published();
+      done(!ec);
     });
   });
 }
 
-void Publisher::collect(std::vector<pipeline::PartitionStatus> parts) {
+void Publisher::collect(Sealed sealed, std::vector<pipeline::PartitionStatus> status, bool with_progress) {
   int64_t now = wall_ms();
   auto stamp = [&](AuditRecord& r) {
     r.id = next_id();
@@ -118,83 +171,103 @@ void Publisher::collect(std::vector<pipeline::PartitionStatus> parts) {
     r.target_cluster = opts_.target_cluster;
     r.published_ms = now;
   };
-  for (auto& d : counters_->take(now)) {
-    AuditRecord r;
-    r.kind = AuditRecord::Kind::counts;
-    r.tier = d.tier;
-    r.topic = std::move(d.topic);
-    r.bucket_start_ms = d.bucket_start_ms;
-    r.bucket_end_ms = d.bucket_start_ms + counters_->bucket_ms();
-    r.records = d.records;
-    r.batches = d.batches;
-    r.bytes = d.bytes;
-    r.lost = d.lost;
-    r.latency = d.latency;
-    r.partitions = std::move(d.partitions);
+  // The counters give every open segment from its start: what an earlier attempt still holds
+  // is a subset of it, and progress records go after the counts they follow.
+  std::deque<AuditRecord> kept;
+  for (auto& r : pending_)
+    if (r.kind == AuditRecord::Kind::progress && !with_progress) kept.push_back(std::move(r));
+  pending_.clear();
+  for (auto& [k, h] : sealed.latency) latency_[k].merge(h);
+  for (auto& r : counts_records(std::move(sealed.entries), latency_, counters_->bucket_ms(), opts_.partitions_per_record)) {
     stamp(r);
     if (r.lost)
-      TM_ERROR(kLog, "audit: source records lost before they were mirrored",
-               {{"route", opts_.route}, {"topic", r.topic}, {"bucket", format_utc(r.bucket_start_ms)}, {"lost", r.lost}});
+      TM_INFO(kLog, "audit: source records lost before they were mirrored (counted in the audit)",
+              {{"route", opts_.route}, {"topic", r.topic}, {"bucket", format_utc(r.bucket_start_ms)}, {"lost", r.lost}});
     pending_.push_back(std::move(r));
   }
-  for (auto& r : progress_records(parts, now)) {
-    stamp(r);
-    pending_.push_back(std::move(r));
+  for (auto& r : kept) pending_.push_back(std::move(r));
+  if (with_progress) {
+    for (auto& r : progress_records(status, now)) {
+      stamp(r);
+      pending_.push_back(std::move(r));
+    }
+    last_progress_ms_ = now;
   }
-  size_t dropped = 0;
-  while (pending_.size() > opts_.max_pending) {
-    pending_.pop_front();
-    dropped++;
-  }
-  std::lock_guard lk(stats_mu_);
-  stats_.pending = pending_.size();
-  stats_.pending_counts = pending_counts();
-  if (dropped) {
-    stats_.dropped += dropped;
-    TM_ERROR(kLog, "audit records dropped: the audit cluster has been unreachable too long",
-             {{"route", opts_.route}, {"dropped", dropped}, {"max_pending", opts_.max_pending}});
-  }
+  update_stats();
 }
 
-void Publisher::send_pending(std::function<void(std::error_code)> done) {
-  if (pending_.empty() || sending_) return done({});
+void Publisher::on_published() {
+  counters_->published();
+  latency_.clear();
+}
+
+void Publisher::update_stats() {
+  std::lock_guard lk(stats_mu_);
+  stats_.pending = pending_.size();
+  stats_.pending_counts = static_cast<size_t>(std::count_if(
+      pending_.begin(), pending_.end(), [](const AuditRecord& r) { return r.kind == AuditRecord::Kind::counts; }));
+}
+
+void Publisher::send_pending(net::Millis timeout, std::function<void(std::error_code)> done) {
+  if (pending_.empty()) return done({});
+  if (sending_) {
+    // A publish is under way: this caller's records (in pending_ now) go once it is done.
+    waiters_.push_back({timeout, std::move(done)});
+    return;
+  }
   auto self = shared_from_this();
-  if (cluster_->metadata() && cluster_->metadata()->topics.count(opts_.topic)) return send_with_metadata(std::move(done));
+  auto finish = [self, done = std::move(done)](std::error_code ec) mutable {
+    done(ec);
+    auto waiters = std::move(self->waiters_);
+    self->waiters_.clear();
+    for (auto& w : waiters) self->send_pending(w.timeout, std::move(w.done));
+  };
+  if (cluster_->metadata() && cluster_->metadata()->topics.count(opts_.topic))
+    return send_with_metadata(timeout, std::move(finish));
   // Naming the topic in a Metadata request (v1-v3) lets a broker with
   // auto.create.topics.enable create it; otherwise it must exist (docs/audit.md).
+  sending_ = true;
   cluster_->refresh(std::vector<std::string>{opts_.topic},
-                    asio::bind_executor(strand_, [self, done = std::move(done)](std::error_code ec, net::MetadataPtr) mutable {
-                      self->send_with_metadata(std::move(done));
+                    asio::bind_executor(strand_, [self, timeout, finish = std::move(finish)](std::error_code,
+                                                                                             net::MetadataPtr) mutable {
+                      self->sending_ = false;
+                      self->send_with_metadata(timeout, std::move(finish));
                     }));
 }
 
-void Publisher::send_with_metadata(std::function<void(std::error_code)> done) {
+void Publisher::failed(const std::string& why) {
+  {
+    std::lock_guard lk(stats_mu_);
+    stats_.failures++;
+  }
+  if (why != last_error_)  // once per distinct problem, not every commit
+    TM_WARN(kLog, "audit publish failed; offsets are committed once it succeeds",
+            {{"route", opts_.route}, {"topic", opts_.topic}, {"error", why}, {"pending", pending_.size()}});
+  last_error_ = why;
+}
+
+void Publisher::send_with_metadata(net::Millis timeout, std::function<void(std::error_code)> done) {
   auto md = cluster_->metadata();
   const net::TopicInfo* topic = nullptr;
   if (md) {
     auto it = md->topics.find(opts_.topic);
     if (it != md->topics.end() && it->second.error_code == 0 && !it->second.partitions.empty()) topic = &it->second;
   }
-  auto fail = [this, &done](std::error_code ec, const std::string& why) {
-    {
-      std::lock_guard lk(stats_mu_);
-      stats_.failures++;
-    }
-    if (why != last_error_)  // once per distinct problem, not every interval
-      TM_WARN(kLog, "audit publish failed; records kept for the next attempt",
-              {{"route", opts_.route}, {"topic", opts_.topic}, {"error", why}, {"pending", pending_.size()}});
-    last_error_ = why;
-    done(ec);
-  };
   // Without any metadata the cluster has not answered at all: "topic not found" would mislead.
-  if (!md) return fail(make_error_code(errc::no_leader), "no broker of cluster " + cluster_->options().name + " has answered");
-  if (!topic) return fail(make_error_code(kafka_errc::unknown_topic_or_partition), "audit topic not found on " + cluster_->options().name);
-  int32_t partition =
-      topic->partitions[fnv1a(opts_.route) % topic->partitions.size()].partition;
+  if (!md) {
+    failed("no broker of cluster " + cluster_->options().name + " has answered");
+    return done(make_error_code(errc::no_leader));
+  }
+  if (!topic) {
+    failed("audit topic not found on " + cluster_->options().name);
+    return done(make_error_code(kafka_errc::unknown_topic_or_partition));
+  }
+  int32_t partition = topic->partitions[fnv1a(opts_.route) % topic->partitions.size()].partition;
   auto conn = cluster_->leader_connection(opts_.topic, partition);
   if (!conn) {
     cluster_->request_refresh();
-    return fail(errc::no_leader, "no leader for the audit topic");
+    failed("no leader for the audit topic");
+    return done(make_error_code(errc::no_leader));
   }
 
   // One batch of as many pending records as fit.
@@ -214,18 +287,20 @@ void Publisher::send_with_metadata(std::function<void(std::error_code)> done) {
     recs[i].value = span_of(values[i]);
   }
   auto encoded = pipeline::encode_records(recs, now);
-  if (!encoded) return fail(encoded.error(), "cannot encode audit records: " + encoded.error().message());
-  size_t count = values.size();
+  if (!encoded) {
+    failed("cannot encode audit records: " + encoded.error().message());
+    return done(encoded.error());
+  }
 
   protocol::ProduceRequest req;
   req.acks = -1;
-  req.timeout_ms = static_cast<int32_t>(opts_.timeout.count());
+  req.timeout_ms = static_cast<int32_t>(timeout.count());
   req.topics.push_back({opts_.topic, {{partition, {BufferSlice(SharedBuffer(std::move(*encoded)))}}}});
   sending_ = true;
   auto self = shared_from_this();
   net::call<protocol::ProduceResponse>(
-      conn, std::move(req), opts_.timeout + net::Millis(5000),
-      asio::bind_executor(strand_, [self, count, partition, done = std::move(done)](
+      conn, std::move(req), timeout + std::min(timeout, net::Millis(5000)),
+      asio::bind_executor(strand_, [self, keys = std::move(keys), partition, timeout, done = std::move(done)](
                                        std::error_code ec, protocol::ProduceResponse resp, int16_t) mutable {
         self->sending_ = false;
         if (!ec) {
@@ -237,86 +312,32 @@ void Publisher::send_with_metadata(std::function<void(std::error_code)> done) {
         }
         if (ec) {
           self->cluster_->report_error(ec);
-          {
-            std::lock_guard lk(self->stats_mu_);
-            self->stats_.failures++;
-          }
-          std::string why = ec.message();
-          if (why != self->last_error_)
-            TM_WARN(kLog, "audit publish failed; records kept for the next attempt",
-                    {{"route", self->opts_.route}, {"topic", self->opts_.topic}, {"error", why}});
-          self->last_error_ = why;
+          self->failed(ec.message());
           return done(ec);
         }
         self->last_error_.clear();
-        for (size_t i = 0; i < count && !self->pending_.empty(); ++i) self->pending_.pop_front();
+        // By id: a commit may have rebuilt pending_ while this batch was out.
+        std::set<std::string> sent(keys.begin(), keys.end());
+        std::erase_if(self->pending_, [&](const AuditRecord& r) { return sent.count(r.id) > 0; });
         {
           std::lock_guard lk(self->stats_mu_);
-          self->stats_.published += count;
-          self->stats_.pending = self->pending_.size();
-          self->stats_.pending_counts = self->pending_counts();
+          self->stats_.published += keys.size();
         }
-        self->send_pending(std::move(done));  // the rest, if one batch did not hold it all
+        self->update_stats();
+        self->send_pending(timeout, std::move(done));  // the rest, if one batch did not hold it all
       }));
 }
 
 void Publisher::flush_and_stop(net::Millis timeout, std::function<void(std::error_code)> done) {
-  auto self = shared_from_this();
-  asio::post(strand_, [self, timeout, done = std::move(done)]() mutable {
-    self->stopped_ = true;
-    self->timer_.cancel();
-    // Whichever comes first: the flush, or the timeout. `done` runs once.
-    auto once = std::make_shared<std::function<void(std::error_code)>>(std::move(done));
-    auto deadline = std::make_shared<asio::steady_timer>(self->strand_, timeout);
-    deadline->async_wait([once](const std::error_code& ec) {
-      if (ec || !*once) return;
-      auto f = std::move(*once);
-      *once = nullptr;
-      f(errc::timed_out);
-    });
-    auto attempt = std::make_shared<std::function<void()>>();
-    *attempt = [self, once, deadline, attempt] {
-      // A cluster that never answered since the start (misconfigured, unreachable) would not
-      // answer now either: waiting out the stop deadline would only delay the exit.
-      if (!self->cluster_->metadata() && !self->pending_.empty()) {
-        deadline->cancel();
-        auto f = std::move(*once);
-        *once = nullptr;
-        asio::post(self->strand_, [attempt] { *attempt = nullptr; });  // not while it runs
-        return f(make_error_code(errc::no_leader));
-      }
-      self->send_pending([self, once, deadline, attempt](std::error_code ec) {
-        if (!*once) {  // timed out already
-          *attempt = nullptr;
-          return;
-        }
-        if (!ec && self->pending_.empty()) {
-          deadline->cancel();
-          auto f = std::move(*once);
-          *once = nullptr;
-          f({});
-          *attempt = nullptr;  // breaks the self-reference
-          return;
-        }
-        // Retry until the deadline (metadata may just have been refreshed).
-        auto t = std::make_shared<asio::steady_timer>(self->strand_, net::Millis(200));
-        t->async_wait([t, attempt](const std::error_code& e) {
-          if (!e && *attempt) (*attempt)();
-        });
-      });
-    };
-    self->status_([self, attempt](std::vector<pipeline::PartitionStatus> parts) {
-      asio::post(self->strand_, [self, attempt, parts = std::move(parts)]() mutable {
-        self->collect(std::move(parts));
-        (*attempt)();
-      });
+  asio::post(strand_, [self = shared_from_this(), timeout, done = std::move(done)]() mutable {
+    // A cluster that never answered since the start (misconfigured, unreachable) would not
+    // answer now either: waiting out the stop deadline would only delay the exit.
+    if (!self->pending_.empty() && !self->cluster_->metadata()) return done(make_error_code(errc::no_leader));
+    self->send_pending(timeout, [self, done = std::move(done)](std::error_code ec) {
+      if (!ec) self->on_published();
+      done(ec);
     });
   });
-}
-
-size_t Publisher::pending_counts() const {
-  return static_cast<size_t>(std::count_if(pending_.begin(), pending_.end(),
-                                           [](const AuditRecord& r) { return r.kind == AuditRecord::Kind::counts; }));
 }
 
 Publisher::Stats Publisher::stats() const {

@@ -92,6 +92,42 @@ double ratio(uint64_t target, uint64_t expected) {
 
 }  // namespace
 
+namespace {
+
+// What one record adds to its bucket. Schema 1 records are deltas: all of them count.
+// Schema 2 partition entries are cumulative over a segment: per (route, tier, topic, bucket,
+// partition, segment) only the entry with the largest end counts (docs/audit.md).
+struct Contribution {
+  const AuditRecord* r;
+  uint64_t records = 0, batches = 0, bytes = 0, lost = 0;
+  bool latency = false;
+};
+
+std::vector<Contribution> contributions(const std::vector<const AuditRecord*>& records) {
+  std::vector<Contribution> out;
+  using Key = std::tuple<std::string, Tier, std::string, int64_t, int32_t, int64_t>;
+  std::map<Key, std::pair<const AuditRecord*, const PartitionSpan*>> latest;
+  for (const auto* r : records) {
+    if (r->kind != AuditRecord::Kind::counts) continue;
+    if (r->schema < 2) {
+      out.push_back({r, r->records, r->batches, r->bytes, r->lost, true});
+      continue;
+    }
+    out.push_back({r, 0, 0, 0, 0, true});  // its latency samples (deltas)
+    for (const auto& [p, span] : r->partitions) {
+      auto& best = latest[{r->route, r->tier, r->topic, r->bucket_start_ms, p, span.segment}];
+      if (!best.second || span.end > best.second->end) best = {r, &span};
+    }
+  }
+  for (const auto& [k, best] : latest) {
+    const auto& s = *best.second;
+    out.push_back({best.first, s.records, s.batches, s.bytes, s.lost, false});
+  }
+  return out;
+}
+
+}  // namespace
+
 Report build_report(const std::vector<AuditRecord>& records, const ReportOptions& opts) {
   Report rep;
   rep.records_read = records.size();
@@ -100,8 +136,8 @@ Report build_report(const std::vector<AuditRecord>& records, const ReportOptions
   using Key = std::tuple<std::string, std::string, int64_t, int64_t>;  // topic, target cluster, start, end
   std::map<Key, BucketReport> buckets;
   std::map<Key, std::map<std::pair<std::string, Tier>, TierCount>> tiers;
-  for (const auto* r : d.records) {
-    if (r->kind != AuditRecord::Kind::counts) continue;
+  for (const auto& c : contributions(d.records)) {
+    const AuditRecord* r = c.r;
     if (opts.topic && r->topic != *opts.topic) continue;
     if (opts.from_ms && r->bucket_start_ms < *opts.from_ms) continue;
     if (opts.to_ms && r->bucket_start_ms >= *opts.to_ms) continue;
@@ -114,16 +150,16 @@ Report build_report(const std::vector<AuditRecord>& records, const ReportOptions
     auto& t = tiers[k][{r->cluster(), r->tier}];
     t.cluster = r->cluster();
     t.tier = r->tier;
-    t.records += r->records;
-    t.batches += r->batches;
-    t.bytes += r->bytes;
-    t.lost += r->lost;
+    t.records += c.records;
+    t.batches += c.batches;
+    t.bytes += c.bytes;
+    t.lost += c.lost;
     if (r->tier == Tier::source) {
-      b.source_records += r->records;
-      b.lost += r->lost;
+      b.source_records += c.records;
+      b.lost += c.lost;
     } else {
-      b.target_records += r->records;
-      b.latency.merge(r->latency);
+      b.target_records += c.records;
+      if (c.latency) b.latency.merge(r->latency);
     }
   }
   for (auto& [k, b] : buckets) {
@@ -217,10 +253,11 @@ CheckResult check(const std::vector<AuditRecord>& records, const std::string& to
   uint64_t source = 0, lost = 0, target = 0;
   size_t buckets = 0;
   std::set<std::pair<int64_t, std::string>> seen_buckets;
-  for (const auto* r : d.records) {
+  for (const auto* r : d.records)
+    if (r->topic == topic) targets.insert(r->target_cluster);
+  for (const auto& c : contributions(d.records)) {
+    const AuditRecord* r = c.r;
     if (r->topic != topic) continue;
-    targets.insert(r->target_cluster);
-    if (r->kind != AuditRecord::Kind::counts) continue;
     if (r->bucket_end_ms <= start_ms || r->bucket_start_ms >= end_ms) continue;
     if (r->bucket_start_ms < start_ms || r->bucket_end_ms > end_ms)
       return {2, "cannot tell: the window " + format_utc(start_ms) + "/" + format_utc(end_ms) +
@@ -228,10 +265,10 @@ CheckResult check(const std::vector<AuditRecord>& records, const std::string& to
                      format_utc(r->bucket_end_ms) + ")"};
     if (seen_buckets.insert({r->bucket_start_ms, r->target_cluster}).second) buckets++;
     if (r->tier == Tier::source) {
-      source += r->records;
-      lost += r->lost;
+      source += c.records;
+      lost += c.lost;
     } else {
-      target += r->records;
+      target += c.records;
     }
   }
   if (targets.empty()) return {2, "cannot tell: no audit records for topic '" + topic + "'"};

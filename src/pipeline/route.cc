@@ -354,6 +354,11 @@ void Route::resolve_start(std::vector<TopicPartition> tps,
 
 void Route::resume(Partition& p, SourceOffset from, std::optional<int64_t> hint) {
   p.next_fetch = from;
+  for (const auto& o : opts_.observers) o->counting_from(p.tp, from);
+  // Without a commit, the start offset is committed at the next round: a process that
+  // restarts before anything was released starts here again (and counts from here again),
+  // not at a later "latest" or log start.
+  if (!p.committed && p.queue.empty()) p.queue.start_at(from);
   auto md = target_->metadata();
   bool target_exists = md && md->partition(p.tp.topic, p.tp.partition) != nullptr;
   // Nothing to look for: no source data after `from` (nothing of it can have been sent), no
@@ -1009,10 +1014,36 @@ void Route::commit(std::function<void()> done) {
     if (next && (!p->committed || *p->committed != *next))
       todo[tp] = GroupOffsets::Commit{*next, p->target_hint ? format_resume_hint(*p->target_hint) : ""};
   }
+  if (opts_.before_commit) {
+    // The gate runs every round, even with nothing to commit: progress records go with it.
+    std::map<TopicPartition, SourceOffset> ends;
+    for (const auto& [tp, c] : todo) ends[tp] = c.next;
+    committing_ = true;
+    auto timeout = stopping_ ? std::min(stop_timeout_, opts_.request_timeout) : opts_.request_timeout;
+    opts_.before_commit(ends, partition_statuses(), timeout, stopping_,
+                        [self, todo = std::move(todo), done, rearm](bool ok) mutable {
+                          asio::post(self->strand_, [self, ok, todo = std::move(todo), done, rearm]() mutable {
+                            self->committing_ = false;
+                            // Not published: nothing is committed, so a later process counts it again.
+                            if (!ok || todo.empty()) {
+                              if (done) done();
+                              return rearm();
+                            }
+                            self->commit_offsets(std::move(todo), std::move(done), std::move(rearm));
+                          });
+                        });
+    return;
+  }
   if (todo.empty()) {
     if (done) done();
     return rearm();
   }
+  commit_offsets(std::move(todo), std::move(done), std::move(rearm));
+}
+
+void Route::commit_offsets(std::map<TopicPartition, GroupOffsets::Commit> todo, std::function<void()> done,
+                           std::function<void()> rearm) {
+  auto self = shared_from_this();
   committing_ = true;
   offsets_->commit(todo, on_strand([self, todo, done, rearm](std::error_code ec,
                                                               std::map<TopicPartition, std::error_code> errors) {
@@ -1032,6 +1063,7 @@ void Route::commit(std::function<void()> done) {
           TM_WARN(kLog, "offset commit failed", {{"partition", tp.str()}, {"error", err->second.message()}});
           continue;
         }
+        for (const auto& o : self->opts_.observers) o->committed(tp, c.next);
         auto it = self->parts_.find(tp);
         if (it == self->parts_.end()) continue;
         it->second->committed = c.next;
@@ -1073,6 +1105,7 @@ void Route::check_caught_up() {
 void Route::stop(net::Millis timeout, std::function<void()> done) {
   asio::post(strand_, [self = shared_from_this(), timeout, done = std::move(done)]() mutable {
     self->stopping_ = true;
+    self->stop_timeout_ = timeout;
     self->stopped_ = std::move(done);
     self->metadata_timer_.cancel();
     self->retry_timer_.cancel();

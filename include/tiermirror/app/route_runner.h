@@ -31,9 +31,10 @@ struct RunningRoute {
   std::shared_ptr<audit::Counters> audit_counters;    // null when audit.enabled is false
   std::shared_ptr<audit::Publisher> audit_publisher;
   std::shared_ptr<BufferPool> frames;  // both clusters' response frames are received into it
-  /// Stops the route (commits what was acknowledged), publishes the last audit counts and
-  /// closes the clusters; blocks. Returns how many audit counts records could not be
-  /// published (the audit misses them: logged as an error).
+  /// Stops the route (publishes the last audit counts, then commits what was acknowledged)
+  /// and closes the clusters; blocks. Returns how many partitions' audit counts could not be
+  /// published (logged as an error: their offsets stay uncommitted, so the next run of the
+  /// route counts them again).
   size_t stop(net::Millis timeout);
 };
 

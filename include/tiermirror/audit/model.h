@@ -61,21 +61,29 @@ class LatencyHistogram {
 enum class Tier { source, target };
 std::string_view to_string(Tier t);
 
-/// What one partition contributed to a counts record.
+/// What one partition contributed to a counts record. Schema 2: the partition's counts in
+/// this bucket and tier from `segment` (an offset the route committed or resumed at) to `end`
+/// (exclusive), cumulative: a later record with the same route, tier, topic, bucket,
+/// partition and segment and a larger `end` supersedes it (readers keep the largest).
 struct PartitionSpan {
   int64_t first_offset = -1, last_offset = -1;  // source offsets of the batches counted
   std::vector<std::pair<int64_t, int64_t>> lost_ranges;  // source offsets, inclusive
+  int64_t segment = -1, end = -1;                        // schema 2
+  uint64_t records = 0, batches = 0, bytes = 0, lost = 0;  // schema 2
   bool operator==(const PartitionSpan&) const = default;
 };
 
 /// One published audit record. `counts` records say what a route counted in one time
-/// bucket of one topic at one tier since its previous publish (deltas: a reader sums them);
-/// `progress` records say how far the route has counted a topic (the watermark).
+/// bucket of one topic at one tier: per partition, cumulative over a segment (schema 2; the
+/// record's totals are the sum of its partitions, for people reading it), or since the
+/// route's previous publish (schema 1, deltas: a reader sums them). Latency is a delta in
+/// both. `progress` records say how far the route has counted a topic (the watermark).
 struct AuditRecord {
   enum class Kind { counts, progress };
-  static constexpr int kSchema = 1;
+  static constexpr int kSchema = 2;
 
   Kind kind = Kind::counts;
+  int schema = kSchema;  // as read
   std::string id;  // unique; a record read twice (a publish retried) is counted once
   std::string route, source_cluster, target_cluster;
   std::string topic;

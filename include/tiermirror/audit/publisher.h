@@ -1,10 +1,12 @@
 #pragma once
-// Publishes a route's audit counters to the audit topic every interval: one counts record
-// per (tier, topic, bucket) touched since the previous publish and one progress record per
-// topic. Records get their ids when first taken, and a failed publish resends the same
-// records, so a reader that drops repeated ids counts each exactly once.
+// Publishes a route's audit counts to the audit topic before each offset commit (the route's
+// commit gate): the counts of every partition's open segment (counters.h), one counts record
+// per (tier, topic, bucket) and group of partitions, and, every interval and at stop, one
+// progress record per topic after them. The route commits only once the audit cluster
+// acknowledged the records, so a crash never leaves committed offsets whose counts are not
+// in the audit topic; a failed publish is redone from the counters at the next commit.
 //
-/// runs on: its own strand of the io_context it is given.
+/// runs on: its own strand of the io_context it is given; before_commit on the route strand.
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 
@@ -24,66 +26,76 @@ namespace tiermirror::audit {
 struct PublisherOptions {
   std::string route, source_cluster, target_cluster;
   std::string topic = "__tiermirror_audit";
-  net::Millis interval{60000};
+  net::Millis interval{60000};  // progress records; counts go with every commit
   net::Millis timeout{30000};
-  /// Records waiting while the audit cluster is unreachable; beyond it the oldest are
-  /// dropped (and counted, and logged): the route never stalls for its audit.
-  size_t max_pending = 100000;
   size_t max_batch_bytes = 512u << 10;  // well under Kafka's default max.message.bytes
+  size_t partitions_per_record = 1000;  // keeps one record well under max_batch_bytes
 };
-
-/// Asks the route for its partitions' state (Route::status); the publisher derives each
-/// topic's watermark from it.
-using StatusSource = std::function<void(std::function<void(std::vector<pipeline::PartitionStatus>)>)>;
 
 /// Each topic's progress from the route's partitions: the watermark is the earliest, over
 /// the topic's partitions, of "now" for a caught-up partition and the latest acknowledged
 /// record time otherwise (-1 when a lagging partition has acknowledged nothing yet).
 std::vector<AuditRecord> progress_records(const std::vector<pipeline::PartitionStatus>& parts, int64_t now_ms);
 
+/// The counts records of a seal (without id, route or time): one per (tier, topic, bucket)
+/// and at most `per_record` partitions; `latency` (target tier, per topic and bucket) rides on
+/// the first target record of its bucket, or on one of its own.
+std::vector<AuditRecord> counts_records(std::vector<Sealed::Entry> entries,
+                                        const std::map<std::pair<std::string, int64_t>, LatencyHistogram>& latency,
+                                        int64_t bucket_ms, size_t per_record);
+
 class Publisher : public std::enable_shared_from_this<Publisher> {
  public:
   static std::shared_ptr<Publisher> create(boost::asio::io_context& io, std::shared_ptr<net::Cluster> cluster,
-                                           std::shared_ptr<Counters> counters, StatusSource status,
-                                           PublisherOptions opts);
+                                           std::shared_ptr<Counters> counters, PublisherOptions opts);
   ~Publisher();
 
-  /// Publishes every interval from now on.
-  void start();
-  /// Takes what is counted now, publishes it with anything pending, and calls `done` when
-  /// everything was acknowledged or the timeout passed (ec says which). Stops the timer:
-  /// for shutdown, after the route stopped.
+  /// The route's commit gate (RouteOptions::before_commit): seals the counters at `ends`
+  /// (synchronously: it runs on the route strand, between two batches), publishes the open
+  /// segments' counts (and progress records when due, or when `stopping`), and calls
+  /// done(true) once the audit cluster acknowledged them, done(false) on failure or timeout.
+  void before_commit(const std::map<TopicPartition, SourceOffset>& ends,
+                     std::vector<pipeline::PartitionStatus> status, net::Millis timeout, bool stopping,
+                     std::function<void(bool)> done);
+  /// The gate for RouteOptions, holding this publisher weakly.
+  pipeline::CommitGate commit_gate();
+  /// After the route stopped: one more attempt at whatever the last publish could not carry,
+  /// within `timeout`; ec when something stays unpublished.
   void flush_and_stop(net::Millis timeout, std::function<void(std::error_code)> done);
 
   struct Stats {
     uint64_t published = 0;  // records acknowledged by the audit cluster
-    uint64_t dropped = 0;    // records dropped because max_pending was exceeded
     uint64_t failures = 0;   // failed publish attempts
-    size_t pending = 0;
+    size_t pending = 0;      // records of the last failed attempt, waiting for the next commit
     size_t pending_counts = 0;  // of them, counts records (the rest: progress records)
   };
   Stats stats() const;
 
  private:
   Publisher(boost::asio::io_context& io, std::shared_ptr<net::Cluster> cluster, std::shared_ptr<Counters> counters,
-            StatusSource status, PublisherOptions opts);
-  void arm();
-  void tick(std::function<void(std::error_code)> done);
-  void collect(std::vector<pipeline::PartitionStatus> parts);
-  void send_pending(std::function<void(std::error_code)> done);
-  void send_with_metadata(std::function<void(std::error_code)> done);
+            PublisherOptions opts);
+  void collect(Sealed sealed, std::vector<pipeline::PartitionStatus> status, bool with_progress);
+  void send_pending(net::Millis timeout, std::function<void(std::error_code)> done);
+  void send_with_metadata(net::Millis timeout, std::function<void(std::error_code)> done);
+  void on_published();
+  void failed(const std::string& why);
   std::string next_id();
-  size_t pending_counts() const;  // on the strand
+  void update_stats();
 
   boost::asio::strand<boost::asio::io_context::executor_type> strand_;
   std::shared_ptr<net::Cluster> cluster_;
   std::shared_ptr<Counters> counters_;
-  StatusSource status_;
   PublisherOptions opts_;
-  boost::asio::steady_timer timer_;
   std::deque<AuditRecord> pending_;
+  // Latency samples of publishes not yet acknowledged: they go with the next attempt.
+  std::map<std::pair<std::string, int64_t>, LatencyHistogram> latency_;
   bool sending_ = false;
-  bool stopped_ = false;
+  struct Waiter {
+    net::Millis timeout;
+    std::function<void(std::error_code)> done;
+  };
+  std::vector<Waiter> waiters_;
+  int64_t last_progress_ms_ = 0;
   std::string instance_;  // random per process: ids stay unique across restarts
   uint64_t sequence_ = 0;
   std::string last_error_;

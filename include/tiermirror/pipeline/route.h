@@ -23,14 +23,25 @@
 #include <vector>
 
 #include "tiermirror/net/cluster.h"
+#include "tiermirror/pipeline/group_offsets.h"
 #include "tiermirror/pipeline/partition_queue.h"
 #include "tiermirror/pipeline/route_observer.h"
 #include "tiermirror/protocol/messages/fetch.h"
 
 namespace tiermirror::pipeline {
 
-class GroupOffsets;
+class GroupOffsets;  // group_offsets.h
 struct ResumeScanResult;
+
+struct PartitionStatus;
+
+/// Runs before each offset commit, on the route strand, with the offsets about to be
+/// committed (maybe none) and the partitions' status taken at the same moment; the commit goes
+/// ahead only after done(true). The audit publishes the counts of what a commit covers first
+/// (audit/publisher.h). `timeout`: how long it may take; `stopping`: the route's last commit.
+using CommitGate = std::function<void(const std::map<TopicPartition, SourceOffset>& ends,
+                                      std::vector<PartitionStatus> status, net::Millis timeout, bool stopping,
+                                      std::function<void(bool)> done)>;
 
 struct RouteOptions {
   std::string name = "route";
@@ -68,6 +79,8 @@ struct RouteOptions {
   bool force_repack = false;
   /// Told about every batch fetched, acknowledged or lost (audit counters, metrics).
   std::vector<std::shared_ptr<RouteObserver>> observers;
+  /// Optional: asked before every offset commit (the audit's publish).
+  CommitGate before_commit;
 };
 
 enum class PartitionState { starting, waiting_target, running, paused };
@@ -202,6 +215,8 @@ class Route : public std::enable_shared_from_this<Route> {
   enum class PauseSide { source, target };
   void pause(Partition& p, std::string reason, PauseSide side = PauseSide::source);
   void commit(std::function<void()> done);
+  void commit_offsets(std::map<TopicPartition, GroupOffsets::Commit> todo, std::function<void()> done,
+                      std::function<void()> rearm);
   void check_caught_up();
   void maybe_finish_stop();
   void retry_later();
@@ -236,6 +251,7 @@ class Route : public std::enable_shared_from_this<Route> {
   uint64_t next_batch_id_ = 1;
 
   boost::asio::steady_timer metadata_timer_, commit_timer_, retry_timer_, stop_timer_;
+  net::Millis stop_timeout_{10000};
   bool retry_armed_ = false;
   net::Millis waiting_refresh_{0};  // metadata refresh interval while partitions wait for the target
   bool committing_ = false;

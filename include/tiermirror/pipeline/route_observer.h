@@ -28,6 +28,11 @@ struct BatchFacts {
 class RouteObserver {
  public:
   virtual ~RouteObserver() = default;
+  /// The partition (re)starts at `from` in this process (the committed offset, or where it
+  /// starts without one), before anything of it is reported: counting begins there.
+  virtual void counting_from(const TopicPartition& tp, SourceOffset from) {}
+  /// `next` was committed for the partition: what was reported below it is final.
+  virtual void committed(const TopicPartition& tp, SourceOffset next) {}
   /// A data batch fetched from the source was mirrored: reported when the target acknowledged
   /// it (its last piece, if repacked) and it was released, right before `acked`, so counters
   /// publish both tiers of a batch together (control batches and aborted transactions are not

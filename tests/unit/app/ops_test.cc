@@ -160,7 +160,7 @@ TEST(Ops, AuditFiguresAreExported) {
   RouteMetrics m(*e.registry(), "r1", true);
   auto s = snapshot();
   EXPECT_EQ(render(m, e, s).find("tiermirror_audit_"), std::string::npos) << "audit disabled: no audit families";
-  s.audit = OpsSnapshot::Audit{{1000, 900, 100}, {42, 0, 1, 3}};
+  s.audit = OpsSnapshot::Audit{{1000, 900, 100}, {42, 1, 3}};
   auto text = render(m, e, s);
   for (const char* line : {"tiermirror_audit_records_total{route=\"r1\",tier=\"source\"} 1000",
                            "tiermirror_audit_records_total{route=\"r1\",tier=\"target\"} 900",

@@ -89,8 +89,9 @@ AuditRecord sample_counts() {
   r.lost = 0;
   r.latency.add(120);
   r.latency.add(4000);
-  r.partitions[0] = PartitionSpan{100, 599, {}};
-  r.partitions[3] = PartitionSpan{0, 499, {{500, 519}}};
+  // Schema 2: each partition's counts over its segment [segment, end).
+  r.partitions[0] = PartitionSpan{100, 599, {}, 100, 600, 500, 2, 60000, 0};
+  r.partitions[3] = PartitionSpan{0, 499, {{500, 519}}, 0, 520, 500, 3, 63456, 0};
   return r;
 }
 
@@ -118,7 +119,7 @@ TEST(AuditRecordJson, RoundTripsCountsAndProgress) {
 
 TEST(AuditRecordJson, NamesTheFieldsOfTheSchema) {
   auto j = to_json(sample_counts());
-  for (const char* field : {"\"schema\":1", "\"id\":", "\"route\":", "\"source_cluster\":\"dc-a\"",
+  for (const char* field : {"\"schema\":2", "\"segment\":100", "\"end\":600", "\"id\":", "\"route\":", "\"source_cluster\":\"dc-a\"",
                             "\"target_cluster\":\"aggregate\"", "\"tier\":\"target\"", "\"cluster\":\"aggregate\"",
                             "\"bucket_start\":\"2026-11-22T10:00:00Z\"", "\"bucket_end\":\"2026-11-22T10:10:00Z\"",
                             "\"records\":1000", "\"batches\":5", "\"bytes\":123456", "\"lost\":0", "\"p99_ms\":",
@@ -137,18 +138,20 @@ TEST(AuditRecordJson, RejectsWhatItCannotTrustWithAReason) {
     t.replace(t.find(from), from.size(), to);
     return t;
   };
-  EXPECT_FALSE(from_json(replace("\"schema\":1", "\"schema\":2"), &why));
+  EXPECT_FALSE(from_json(replace("\"schema\":2", "\"schema\":3"), &why));
   EXPECT_NE(why.find("newer"), std::string::npos);
+  EXPECT_FALSE(from_json(replace("\"segment\":100", "\"segmentx\":100"), &why));  // schema 2 needs it
+  EXPECT_NE(why.find("segment"), std::string::npos) << why;
   EXPECT_FALSE(from_json(replace("\"records\":1000", "\"records\":\"1000\""), &why));
   EXPECT_FALSE(from_json(replace("\"tier\":\"target\"", "\"tier\":\"middle\""), &why));
   EXPECT_FALSE(from_json(replace("\"id\":\"dc-a-to-aggregate/0123456789abcdef/7\"", "\"id\":\"\""), &why));
   // Unknown fields are ignored: newer writers may add some.
-  EXPECT_TRUE(from_json(replace("\"schema\":1", "\"schema\":1,\"future\":[1,2,3]")));
+  EXPECT_TRUE(from_json(replace("\"schema\":2", "\"schema\":2,\"future\":[1,2,3]")));
 }
 
 TEST(AuditRecordJson, TheDocumentedExamplesParse) {
   // tests/fixtures/audit holds the examples of docs/audit.md (and seeds the fuzzer).
-  for (const char* name : {"counts.json", "progress.json"}) {
+  for (const char* name : {"counts.json", "counts-schema1.json", "progress.json"}) {
     std::ifstream in(std::string(TIERMIRROR_FIXTURE_DIR) + "/audit/" + name);
     std::stringstream text;
     text << in.rdbuf();
@@ -158,7 +161,8 @@ TEST(AuditRecordJson, TheDocumentedExamplesParse) {
     if (r->kind == AuditRecord::Kind::counts) {
       EXPECT_EQ(r->latency.quantile(0.5), 500);
       EXPECT_EQ(r->latency.quantile(0.99), 1870);
-      EXPECT_EQ(r->partitions.at(3).lost_ranges.size(), 1u);
+      if (r->schema == 1) EXPECT_EQ(r->partitions.at(3).lost_ranges.size(), 1u);
+      if (r->schema == 2) EXPECT_EQ(r->partitions.at(0).segment, 40100);
     }
   }
 }
