@@ -120,6 +120,12 @@ int run_cli(int argc, char** argv) {
   audit_check->add_option("--window", audit.window, "START/DURATION, e.g. 2026-11-22T10:00Z/1h")->required();
   audit_check->add_option("--min-completeness", audit.min_completeness, "Target / source ratio needed (default 0.999)")
       ->check(CLI::Range(0.0, 1.0));
+  audit_check
+      ->add_option("--recount-source", audit.recount_sources,
+                   "NAME=HOST:PORT[,HOST:PORT...] (repeatable): also count the window on source cluster NAME\n"
+                   "(the routes' source.name) from batch headers and compare with the audit's source tier;\n"
+                   "more there than the routes counted exits 1. Reads the whole topic there on each check")
+      ->allow_extra_args(false);  // one cluster per occurrence: commas belong to its bootstrap list
   audit_scan->add_option("--bucket", audit.bucket, "Bucket length (default 10m, as the audit's default)");
   audit_scan->add_flag("--exact", audit.exact, "Decompress and count each record by its own timestamp");
 

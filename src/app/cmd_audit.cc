@@ -2,6 +2,7 @@
 // batch headers) through tiermirror's own wire client. docs/audit.md describes the schema.
 #include <chrono>
 #include <cstdio>
+#include <functional>
 #include <iostream>
 
 #include <nlohmann/json.hpp>
@@ -33,7 +34,9 @@ struct TopicRead {
 
 // Every partition of `topic`, earliest to the high watermark, read_committed. Metadata is
 // asked for all topics: naming one in a Metadata request (v1-v3) could auto-create it.
-TopicRead read_topic(const std::shared_ptr<net::Cluster>& cluster, const std::string& topic, net::Millis timeout) {
+// With `each`, a partition is handed to it and dropped, so only one is held at a time.
+TopicRead read_topic(const std::shared_ptr<net::Cluster>& cluster, const std::string& topic, net::Millis timeout,
+                     const std::function<void(const PartitionDump&)>& each = {}) {
   TopicRead out;
   auto [ec, md] = net::await<MetaResult>(
       [&](auto done) { cluster->refresh(std::nullopt, [done](auto e, auto m) { done({e, m}); }); });
@@ -52,7 +55,10 @@ TopicRead read_topic(const std::shared_ptr<net::Cluster>& cluster, const std::st
       out.error = "cannot read " + topic + "-" + std::to_string(p.partition) + ": " + dump.ec.message();
       return out;
     }
-    out.partitions.push_back(std::move(dump));
+    if (each)
+      each(dump);
+    else
+      out.partitions.push_back(std::move(dump));
   }
   return out;
 }
@@ -138,7 +144,64 @@ int report(const AuditOptions& o, const std::shared_ptr<net::Cluster>& cluster) 
   return 0;
 }
 
-int check(const AuditOptions& o, const std::shared_ptr<net::Cluster>& cluster) {
+std::shared_ptr<net::Cluster> open_cluster(net::IoThread& io, std::vector<net::Endpoint> endpoints,
+                                           const std::string& name, int timeout_ms) {
+  auto o = net::ClusterOptions::named(name);
+  o.metadata_timeout = net::Millis(timeout_ms);
+  o.connection.connect_timeout = net::Millis(timeout_ms);
+  o.connection.client_id = "tiermirror-audit";
+  return net::Cluster::create(io.io(), std::move(endpoints), o);
+}
+
+struct RecountSource {
+  std::string name;
+  std::vector<net::Endpoint> endpoints;
+};
+
+// --recount-source NAME=HOST:PORT[,...]; nullopt when one is malformed.
+std::optional<std::vector<RecountSource>> recount_sources(const std::vector<std::string>& args) {
+  std::vector<RecountSource> out;
+  for (const auto& a : args) {
+    auto eq = a.find('=');
+    if (eq == 0 || eq == std::string::npos) return std::nullopt;
+    RecountSource rs{a.substr(0, eq), net::parse_endpoints(a.substr(eq + 1))};
+    if (rs.endpoints.empty()) return std::nullopt;
+    out.push_back(std::move(rs));
+  }
+  return out;
+}
+
+// Counts the window on each source cluster from batch headers, as the routes count, and
+// compares with the audit's source tier (audit::recount).
+audit::CheckResult recount(const AuditOptions& o, net::IoThread& io, const std::vector<RecountSource>& sources,
+                           const std::vector<audit::AuditRecord>& records, int64_t start, int64_t end,
+                           audit::CheckResult result) {
+  auto bucket = audit::recount_bucket_ms(records, *o.topic, start, end);
+  if (!bucket)
+    return {2, "cannot tell: the routes counted '" + *o.topic + "' in buckets of different sizes in the window"};
+  audit::ReportOptions ro;
+  ro.topic = o.topic;
+  ro.from_ms = start;
+  ro.to_ms = end;
+  auto report = audit::build_report(records, ro);
+  audit::ScanOptions so;
+  so.from_ms = start;
+  so.to_ms = end;
+  so.bucket_ms = *bucket;
+  for (const auto& src : sources) {
+    auto cluster = open_cluster(io, src.endpoints, src.name, o.timeout_ms);
+    audit::ScanResult scan;
+    auto read = read_topic(cluster, *o.topic, net::Millis(o.timeout_ms),
+                           [&](const PartitionDump& p) { audit::scan_partition(p.batches, p.aborted, so, scan); });
+    cluster->close();
+    if (!read.error.empty()) return {2, "cannot tell: recounting on " + src.name + ": " + read.error};
+    result = audit::recount(result, report, *o.topic, src.name, scan, start, end, *bucket);
+    if (result.exit_code == 2) break;
+  }
+  return result;
+}
+
+int check(const AuditOptions& o, net::IoThread& io, const std::shared_ptr<net::Cluster>& cluster) {
   // Exit 2 for anything that keeps us from an answer: a gate must never pass by default.
   auto slash = o.window.find('/');
   std::optional<int64_t> start, length;
@@ -152,12 +215,19 @@ int check(const AuditOptions& o, const std::shared_ptr<net::Cluster>& cluster) {
   }
   auto grace = duration_arg(o.grace, "--grace");
   if (!grace) return 2;
+  auto sources = recount_sources(o.recount_sources);
+  if (!sources) {
+    std::cout << "cannot tell: --recount-source wants NAME=HOST:PORT[,HOST:PORT...], e.g. dc-a=dc-a-1:9092\n";
+    return 2;
+  }
   auto read = read_audit(cluster, o.audit_topic, net::Millis(o.timeout_ms));
   if (!read.error.empty()) {
     std::cout << "cannot tell: " << read.error << "\n";
     return 2;
   }
   auto r = audit::check(read.records, *o.topic, *start, *start + *length, o.min_completeness, *grace, now_ms());
+  if (r.exit_code != 2 && !sources->empty())
+    r = recount(o, io, *sources, read.records, *start, *start + *length, std::move(r));
   std::cout << r.line << "\n";
   return r.exit_code;
 }
@@ -225,15 +295,11 @@ int cmd_audit(const AuditOptions& opts) {
     return 2;
   }
   net::IoThread io;
-  auto o = net::ClusterOptions::named("audit");
-  o.metadata_timeout = net::Millis(opts.timeout_ms);
-  o.connection.connect_timeout = net::Millis(opts.timeout_ms);
-  o.connection.client_id = "tiermirror-audit";
-  auto cluster = net::Cluster::create(io.io(), std::move(endpoints), o);
+  auto cluster = open_cluster(io, std::move(endpoints), "audit", opts.timeout_ms);
   int rc = 2;
   switch (opts.action) {
     case AuditOptions::Action::report: rc = report(opts, cluster); break;
-    case AuditOptions::Action::check: rc = check(opts, cluster); break;
+    case AuditOptions::Action::check: rc = check(opts, io, cluster); break;
     case AuditOptions::Action::scan: rc = scan(opts, cluster); break;
   }
   cluster->close();

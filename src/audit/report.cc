@@ -323,4 +323,72 @@ void scan_partition(const std::vector<protocol::RecordBatchView>& batches,
   }
 }
 
+std::optional<int64_t> recount_bucket_ms(const std::vector<AuditRecord>& records, const std::string& topic,
+                                         int64_t start_ms, int64_t end_ms) {
+  int64_t size = 0;
+  for (const auto& r : records) {
+    if (r.kind != AuditRecord::Kind::counts || r.topic != topic) continue;
+    if (r.bucket_end_ms <= start_ms || r.bucket_start_ms >= end_ms) continue;
+    int64_t s = r.bucket_end_ms - r.bucket_start_ms;
+    if (size != 0 && s != size) return std::nullopt;
+    size = s;
+  }
+  if (size != 0) return size;
+  int64_t a = start_ms, b = end_ms - start_ms;  // gcd: buckets aligned to the epoch that tile the window
+  while (b != 0) a = std::exchange(b, a % b);
+  return a > 0 ? a : end_ms - start_ms;
+}
+
+CheckResult recount(const CheckResult& base, const Report& audit, const std::string& topic, const std::string& cluster,
+                    const ScanResult& scan, int64_t start_ms, int64_t end_ms, int64_t bucket_ms) {
+  if (base.exit_code == 2) return base;
+  if (!scan.errors.empty()) return {2, "cannot tell: recounting on " + cluster + ": " + scan.errors.front()};
+  auto in_window = [&](int64_t s) { return s >= start_ms && s < end_ms; };
+  std::map<int64_t, std::pair<uint64_t, uint64_t>> buckets;  // start -> (held, counted)
+  bool reported = false;  // did any route count this cluster as its source here?
+  for (const auto& b : audit.buckets) {
+    if (b.topic != topic || !in_window(b.start_ms)) continue;
+    for (const auto& t : b.counts)
+      if (t.tier == Tier::source && t.cluster == cluster) {
+        buckets[b.start_ms].second += t.records;
+        reported = true;
+      }
+  }
+  for (const auto& [s, b] : scan.buckets)
+    if (in_window(s)) buckets[s].first += b.records;
+  uint64_t held = 0, counted = 0;
+  std::optional<int64_t> first_short;
+  size_t short_buckets = 0;
+  for (const auto& [s, hc] : buckets) {
+    held += hc.first;
+    counted += hc.second;
+    if (hc.first <= hc.second) continue;
+    if (!first_short) first_short = s;
+    short_buckets++;
+  }
+  if (first_short) {
+    int64_t s = *first_short;
+    auto hc = buckets[s];
+    std::string line = "incomplete: " + cluster + " holds " + std::to_string(hc.first) + " records of '" + topic +
+                       "' in " + format_utc(s) + ".." + format_utc(s + bucket_ms) + ", the routes counted " +
+                       std::to_string(hc.second);
+    line += " (";
+    if (short_buckets > 1)
+      line += "and " + std::to_string(short_buckets - 1) + (short_buckets > 2 ? " more buckets" : " more bucket") +
+              " short; ";
+    line += reported ? "a partition or route not mirrored?)"
+                     : "no route reported '" + cluster + "' as its source of '" + topic +
+                           "' here: a route not running, or a source.name other than " + cluster + "?)";
+    if (base.exit_code == 1) line += "; and " + base.line;
+    return {1, line};
+  }
+  std::string line = base.line + "; recounted on " + cluster + ": ";
+  if (held == counted)
+    line += std::to_string(held) + " records match";
+  else  // the source lost data since it was counted: not a gap in the mirror
+    line += "it holds " + std::to_string(held) + " records, the routes counted " + std::to_string(counted) +
+            " (note: fewer on the source, retention removed data or the topic was recreated since)";
+  return {base.exit_code, line};
+}
+
 }  // namespace tiermirror::audit

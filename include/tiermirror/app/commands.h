@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace tiermirror::app {
 
@@ -45,6 +46,7 @@ struct AuditOptions {
   std::string bucket = "10m";                   // scan
   bool exact = false;                           // scan
   std::string format = "table";                 // report, scan: table or json
+  std::vector<std::string> recount_sources;     // check: NAME=HOST:PORT[,HOST:PORT...]
   int timeout_ms = 10000;
 };
 

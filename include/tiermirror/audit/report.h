@@ -86,4 +86,19 @@ void scan_partition(const std::vector<protocol::RecordBatchView>& batches,
                     const std::vector<protocol::FetchResponse::AbortedTransaction>& aborted, const ScanOptions& opts,
                     ScanResult& out);
 
+// ------------------------------------------------------------------------------- recount
+
+/// The bucket size the routes counted `topic` with in [start, end), from its counts records;
+/// nullopt when routes used different sizes. With no counts in the window any size cutting the
+/// window the same way will do (nothing was counted to compare per bucket): gcd(start, length).
+std::optional<int64_t> recount_bucket_ms(const std::vector<AuditRecord>& records, const std::string& topic,
+                                         int64_t start_ms, int64_t end_ms);
+
+/// `check` with a recount: what source cluster `cluster` holds of `topic` per bucket of
+/// [start, end) (`scan`, bucketed as the routes count) against the audit's source tier for that
+/// cluster (summed over routes). More on the source in any bucket: 1, naming the first such
+/// bucket. Fewer: `base` stands, with a note (retention, a recreated topic). `base` 2 stands.
+CheckResult recount(const CheckResult& base, const Report& audit, const std::string& topic, const std::string& cluster,
+                    const ScanResult& scan, int64_t start_ms, int64_t end_ms, int64_t bucket_ms);
+
 }  // namespace tiermirror::audit

@@ -285,5 +285,112 @@ TEST(AuditScan, CountsBatchHeadersSkippingControlAndAbortedBatches) {
   EXPECT_TRUE(later.buckets.empty());
 }
 
+// The recount: complete_hour() has dc-a counting 100 records per 10-minute bucket at the source.
+struct Recount {
+  std::vector<AuditRecord> records = complete_hour().out;
+  int64_t now = kT0 + 3 * 60 * kMin, end = kT0 + 60 * kMin;
+  ScanResult scan;
+  Recount() {
+    for (int i = 0; i < 6; ++i) scan.buckets[kT0 + i * kBucket].records = 100;
+  }
+  CheckResult run(const std::string& cluster = "dc-a") {
+    auto base = check(records, "events", kT0, end, 0.999, 10 * kMin, now);
+    ReportOptions o;
+    o.topic = "events";
+    o.from_ms = kT0;
+    o.to_ms = end;
+    return recount(base, build_report(records, o), "events", cluster, scan, kT0, end, kBucket);
+  }
+};
+
+TEST(AuditRecount, EqualCountsMatch) {
+  auto r = Recount().run();
+  EXPECT_EQ(r.exit_code, 0) << r.line;
+  EXPECT_NE(r.line.find("complete: 'events'"), std::string::npos) << "the audit's own line stays: " << r.line;
+  EXPECT_NE(r.line.find("recounted on dc-a: 600 records match"), std::string::npos) << r.line;
+}
+
+TEST(AuditRecount, MoreOnTheSourceIsIncompleteNamingClusterAndBucket) {
+  Recount rc;
+  rc.scan.buckets[kT0 + 2 * kBucket].records = 120;  // a partition no route mirrors
+  rc.scan.buckets[kT0 + 4 * kBucket].records = 101;
+  auto r = rc.run();
+  EXPECT_EQ(r.exit_code, 1) << r.line;
+  EXPECT_NE(r.line.find("incomplete: dc-a holds 120 records of 'events' in " + format_utc(kT0 + 2 * kBucket) + ".." +
+                        format_utc(kT0 + 3 * kBucket) + ", the routes counted 100"),
+            std::string::npos)
+      << r.line;
+  EXPECT_NE(r.line.find("counted 100 (and 1 more bucket short; a partition or route not mirrored?)"), std::string::npos)
+      << r.line;
+  EXPECT_NE(r.line.find("not mirrored?"), std::string::npos) << r.line;
+  // A source no route reported (never ran, or another source.name): everything it holds is missing.
+  Recount other;
+  auto never = other.run("dc-c");
+  EXPECT_EQ(never.exit_code, 1) << never.line;
+  EXPECT_NE(never.line.find("dc-c holds 100 records"), std::string::npos) << never.line;
+  EXPECT_NE(never.line.find("no route reported 'dc-c'"), std::string::npos) << never.line;
+}
+
+TEST(AuditRecount, FewerOnTheSourcePassesWithANote) {
+  Recount rc;
+  rc.scan.buckets.erase(kT0);  // retention removed the oldest bucket since it was counted
+  rc.scan.buckets[kT0 + kBucket].records = 40;
+  auto r = rc.run();
+  EXPECT_EQ(r.exit_code, 0) << r.line;
+  EXPECT_NE(r.line.find("recounted on dc-a: it holds 440 records, the routes counted 600 (note: fewer"),
+            std::string::npos)
+      << r.line;
+}
+
+TEST(AuditRecount, CannotTellAndIncompleteStand) {
+  Recount open;
+  open.now = kT0 + 65 * kMin;  // grace period of the last bucket not over
+  open.scan.buckets[kT0].records = 1000;
+  auto r = open.run();
+  EXPECT_EQ(r.exit_code, 2) << r.line;
+  EXPECT_EQ(r.line.find("recount"), std::string::npos) << r.line;
+
+  Recount unreadable;
+  unreadable.scan.errors.push_back("batch at offset 7: malformed");
+  EXPECT_EQ(unreadable.run().exit_code, 2);
+
+  Recount lossy;
+  Records extra;
+  extra.counts("a", "dc-a", Tier::source, kT0, 0, 5);  // the audit itself says incomplete
+  lossy.records.push_back(extra.out[0]);
+  lossy.records.back().id = "lossy";
+  auto match = lossy.run();
+  EXPECT_EQ(match.exit_code, 1) << "a matching recount does not make an incomplete window complete: " << match.line;
+  lossy.scan.buckets[kT0].records = 150;
+  auto both = lossy.run();
+  EXPECT_EQ(both.exit_code, 1) << both.line;
+  EXPECT_EQ(both.line.find("incomplete: dc-a holds 150"), 0u) << both.line;
+  EXPECT_NE(both.line.find("; and incomplete: 'events'"), std::string::npos) << both.line;
+}
+
+TEST(AuditRecount, BucketsOutsideTheWindowAreIgnored) {
+  Recount rc;
+  rc.scan.buckets[kT0 - kBucket].records = 500;       // before the window
+  rc.scan.buckets[kT0 + 6 * kBucket].records = 500;   // after it
+  rc.records.push_back(rc.records[0]);                // and audit counts there too
+  rc.records.back().id = "later";
+  rc.records.back().bucket_start_ms = kT0 + 7 * kBucket;
+  rc.records.back().bucket_end_ms = kT0 + 8 * kBucket;
+  auto r = rc.run();
+  EXPECT_EQ(r.exit_code, 0) << r.line;
+  EXPECT_NE(r.line.find("600 records match"), std::string::npos) << r.line;
+}
+
+TEST(AuditRecount, BucketSizeComesFromTheAuditRecords) {
+  auto records = complete_hour().out;
+  EXPECT_EQ(recount_bucket_ms(records, "events", kT0, kT0 + 60 * kMin), kBucket);
+  records.push_back(records[0]);
+  records.back().bucket_end_ms = records.back().bucket_start_ms + 5 * kMin;  // a route with 5-minute buckets
+  EXPECT_EQ(recount_bucket_ms(records, "events", kT0, kT0 + 60 * kMin), std::nullopt);
+  // Nothing counted in the window: buckets that tile it (an hour at a whole hour).
+  EXPECT_EQ(recount_bucket_ms(records, "events", kT0 - 60 * kMin, kT0), 60 * kMin);
+  EXPECT_EQ(recount_bucket_ms(records, "events", kT0 - 90 * kMin, kT0), 30 * kMin);
+}
+
 }  // namespace
 }  // namespace tiermirror::audit

@@ -300,5 +300,21 @@ TEST(Cli, AuditReportAndScanNameWhatIsWrong) {
   EXPECT_NE(missing.err.find("--topic"), std::string::npos) << missing.err;
 }
 
+TEST(Cli, AuditCheckRecountSourceIsRepeatableAndCheckedFirst) {
+  auto help = run("help audit check");
+  EXPECT_NE(help.out.find("--recount-source"), std::string::npos) << help.out;
+  for (const char* bad : {"dc-a", "=127.0.0.1:1", "dc-a=", "dc-a=nohost"}) {
+    auto r = run(std::string("audit check --bootstrap 127.0.0.1:1 --topic t --window 2026-11-22T10:00Z/1h "
+                             "--recount-source ") + bad);
+    EXPECT_EQ(r.status, 2) << bad;
+    EXPECT_NE(r.out.find("cannot tell: --recount-source wants NAME=HOST:PORT"), std::string::npos) << bad << ": " << r.out;
+  }
+  // Two clusters, one with a bootstrap list: accepted (then the audit topic is unreachable).
+  auto two = run("audit check --bootstrap 127.0.0.1:1 --topic t --window 2026-11-22T10:00Z/1h --timeout-ms 300 "
+                 "--recount-source dc-a=127.0.0.1:1,127.0.0.1:2 --recount-source dc-b=127.0.0.1:3");
+  EXPECT_EQ(two.status, 2) << two.err;
+  EXPECT_NE(two.out.find("cannot tell: audit topic"), std::string::npos) << two.out << two.err;
+}
+
 }  // namespace
 }  // namespace tiermirror::test
