@@ -28,6 +28,8 @@
 #include <mutex>
 #include <random>
 #include <sstream>
+
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "mock_support.h"
@@ -158,7 +160,7 @@ TEST(RealChaos, KilledRunsBrokerRestartAndLeaderMoveLoseAndDuplicateNothing) {
                         << "topics:\n  include:\n    - '" << topic << "'\n"
                         << "commit_interval: 500ms\n"
                         << "partition_sync: {replication_factor: 3}\n"
-                        << "audit: {enabled: false}\n"
+                        << "audit: {topic: '" << topic << "-audit', bucket: 1h, publish_interval: 1s}\n"
                         << "limits: {request_timeout: 5s}\n"
                         << "metrics: {listen: \"\"}\n";
 
@@ -397,6 +399,44 @@ TEST(RealChaos, KilledRunsBrokerRestartAndLeaderMoveLoseAndDuplicateNothing) {
     for (const auto& b : s.batches) records += b.records_count();
   }
 
+  // The audit, after every kill: per bucket, its source tier equals a header recount of the
+  // source, its target tier a recount of the target (counts exact under kill -9, issue 16).
+  // Buckets are an hour: `audit scan --exact` (each record by its own time) gives the same
+  // totals, and the same buckets unless a batch straddles the hour.
+  auto scan_json = [&](const std::string& bootstrap, bool exact) {
+    auto r = run_command(std::string(TIERMIRROR_BINARY) + " audit scan --bootstrap " + bootstrap + " --topic " +
+                         topic + " --bucket 1h --format json" + (exact ? " --exact" : "") + " 2>&1");
+    EXPECT_EQ(r.status, 0) << r.out;
+    std::map<std::string, uint64_t> by_bucket;
+    auto j = nlohmann::json::parse(r.out, nullptr, false);
+    if (j.is_discarded() || !j.contains("buckets")) {
+      ADD_FAILURE() << "audit scan: " << r.out;
+      return by_bucket;
+    }
+    for (const auto& b : j["buckets"]) by_bucket[b["bucket_start"].get<std::string>()] = b["records"].get<uint64_t>();
+    return by_bucket;
+  };
+  auto report = run_command(std::string(TIERMIRROR_BINARY) + " audit report --bootstrap " + env.target.bootstrap +
+                            " --audit-topic " + topic + "-audit --topic " + topic + " --format json 2>&1");
+  ASSERT_EQ(report.status, 0) << report.out;
+  auto rj = nlohmann::json::parse(report.out, nullptr, false);
+  ASSERT_FALSE(rj.is_discarded()) << report.out;
+  std::map<std::string, uint64_t> audit_source, audit_target;
+  for (const auto& b : rj["buckets"]) {
+    audit_source[b["bucket_start"].get<std::string>()] = b["source_records"].get<uint64_t>();
+    audit_target[b["bucket_start"].get<std::string>()] = b["target_records"].get<uint64_t>();
+  }
+  const auto source_scan = scan_json(env.source.bootstrap, false), target_scan = scan_json(env.target.bootstrap, false);
+  const auto source_exact = scan_json(env.source.bootstrap, true);
+  EXPECT_EQ(audit_source, source_scan) << "audit source tier vs a recount of the source\n" << report.out;
+  EXPECT_EQ(audit_target, target_scan) << "audit target tier vs a recount of the target\n" << report.out;
+  EXPECT_EQ(audit_source, audit_target);
+  uint64_t audit_total = 0, exact_total = 0;
+  for (const auto& [b, n] : audit_source) audit_total += n;
+  for (const auto& [b, n] : source_exact) exact_total += n;
+  EXPECT_EQ(audit_total, exact_total) << "audit source tier vs audit scan --exact of the source";
+  EXPECT_EQ(audit_total, static_cast<uint64_t>(records));
+
   std::string all_logs;
   for (const auto& c : children) all_logs += read_file(c.log);
   size_t resumes = count_of(all_logs, "exactly-once resume: target tail matched");
@@ -406,10 +446,15 @@ TEST(RealChaos, KilledRunsBrokerRestartAndLeaderMoveLoseAndDuplicateNothing) {
   double secs = std::chrono::duration<double>(Clock::now() - started).count();
   std::printf("chaos (Kafka %s, seed %d): %.0fs, kills=%d, source batches=%zu (by codec%s) records=%lld, target "
               "batches=%zu, produced=%d (failed produce rounds %d), partition resumes=%zu (fallbacks to "
-              "at-least-once %zu), duplicates=%zu, lost=%zu\n",
+              "at-least-once %zu), duplicates=%zu, lost=%zu, audit records source=%llu target=%llu\n",
               env.kafka_version.c_str(), seed, secs, kills, batches, codec_text.c_str(),
               static_cast<long long>(records), target_batches, produced.load(), produce_failures.load(), resumes,
-              fallbacks, duplicates, lost);
+              fallbacks, duplicates, lost, static_cast<unsigned long long>(audit_total),
+              static_cast<unsigned long long>([&] {
+                uint64_t t = 0;
+                for (const auto& [b, n] : audit_target) t += n;
+                return t;
+              }()));
   for (const auto& f : fault_log) std::printf("chaos fault: %s\n", f.c_str());
   for (const auto& f : fault_failures) ADD_FAILURE() << "fault injection: " << f;
   EXPECT_EQ(duplicates, 0u);
