@@ -694,8 +694,15 @@ TEST(MockPipeline, StalledTargetKeepsMemoryAtTheBudget) {
   size_t max_seen = 0, largest_batch = 0;
   for (const auto& b : read_all(src.bootstrap(), {"t", 0})) largest_batch = std::max(largest_batch, b.size());
   for (const auto& b : read_all(src.bootstrap(), {"t", 1})) largest_batch = std::max(largest_batch, b.size());
-  auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(1500);
-  while (std::chrono::steady_clock::now() < until) {
+  // At least 1.5 s of samples, and until the budget filled (a loaded machine starts slower;
+  // the refusals wait for the route's first Produce).
+  const auto start = std::chrono::steady_clock::now();
+  auto sampling = [&] {
+    auto now = std::chrono::steady_clock::now();
+    return now < start + std::chrono::milliseconds(1500) ||
+           (max_seen < size_t{32 << 10} && now < start + std::chrono::seconds(15));
+  };
+  while (sampling()) {
     size_t total = 0;
     for (const auto& s : m.status()) {
       // A fetch may overshoot a partition's budget by the batches of one response.
