@@ -25,19 +25,6 @@ constexpr milliseconds kAdminTimeout{15000};
 constexpr int64_t kBucket = 60 * 1000;  // the route's audit.bucket: 1m
 constexpr int64_t kWindow = 10 * kBucket;
 
-struct Scratch {
-  std::filesystem::path dir;
-  Scratch() {
-    dir = std::filesystem::temp_directory_path() / ("tm-real-audit-check-" + std::to_string(::getpid()) + "-" +
-                                                    ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir);
-    std::filesystem::create_directories(dir);
-  }
-  ~Scratch() {
-    if (!::testing::Test::HasFailure()) std::filesystem::remove_all(dir);
-    else std::printf("logs kept in %s\n", dir.c_str());
-  }
-};
 
 // `records` records with CreateTimes spread over [from, from + span).
 int produce_at(const std::string& bootstrap, const std::string& topic, int records, int64_t from, int64_t span,
@@ -54,7 +41,7 @@ int produce_at(const std::string& bootstrap, const std::string& topic, int recor
 
 TEST(AuditCheckReal, RecountOnTheSourceFindsRecordsNoRouteMirrored) {
   TIERMIRROR_REAL_ENV(env);
-  Scratch s;
+  real::Scratch s("tm-real-audit-check");
   const std::string topic = real::unique_topic("recount");
   const std::string other = topic + "-unselected";
   const std::string audit_topic = topic + ".audit";

@@ -21,19 +21,6 @@ using std::chrono::milliseconds;
 constexpr milliseconds kAdminTimeout{15000};
 constexpr int kRecords = 300;
 
-struct Scratch {
-  std::filesystem::path dir;
-  Scratch() {
-    dir = std::filesystem::temp_directory_path() / ("tm-real-audit-" + std::to_string(::getpid()) + "-" +
-                                                    ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir);
-    std::filesystem::create_directories(dir);
-  }
-  ~Scratch() {
-    if (!::testing::Test::HasFailure()) std::filesystem::remove_all(dir);
-    else std::printf("logs kept in %s\n", dir.c_str());
-  }
-};
 
 // A source topic holding kRecords records; the target topic is left to the syncer.
 void make_source_topic(const real::RealEnv& env, const std::string& topic) {
@@ -61,7 +48,7 @@ CommandResult run_route(const std::filesystem::path& config, const std::filesyst
 
 TEST(RealAudit, RunCreatesTheAuditTopicWhereBrokersDoNotAutoCreate) {
   TIERMIRROR_REAL_ENV(env);
-  Scratch s;
+  real::Scratch s("tm-real-audit");
   const std::string topic = real::unique_topic("audit-create");
   const std::string audit_topic = topic + ".audit";
   ASSERT_NO_FATAL_FAILURE(make_source_topic(env, topic));
@@ -104,7 +91,7 @@ TEST(RealAudit, RunCreatesTheAuditTopicWhereBrokersDoNotAutoCreate) {
 
 TEST(RealAudit, ACreationTheBrokerRefusesStopsRunWithItsMessage) {
   TIERMIRROR_REAL_ENV(env);
-  Scratch s;
+  real::Scratch s("tm-real-audit");
   const std::string topic = real::unique_topic("audit-refused");
   ASSERT_NO_FATAL_FAILURE(make_source_topic(env, topic));
   auto config = s.dir / "route.yaml";

@@ -381,25 +381,6 @@ RepackWalk walk_with_repack(const std::vector<RecordBatchView>& source, const st
 
 // ------------------------------------------------------------------------------------ the route
 
-/// A scratch directory per test (route config, the child's log); removed when the test passed,
-/// unless TIERMIRROR_KEEP_SCRATCH is set.
-class Scratch {
- public:
-  Scratch() {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = std::filesystem::temp_directory_path() /
-           ("tm-real-e2e-" + std::to_string(::getpid()) + "-" + info->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-  }
-  ~Scratch() {
-    if (!::testing::Test::HasFailure() && !std::getenv("TIERMIRROR_KEEP_SCRATCH")) std::filesystem::remove_all(dir_);
-  }
-  std::filesystem::path operator/(const std::string& name) const { return dir_ / name; }
-
- private:
-  std::filesystem::path dir_;
-};
 
 /// A route config for the fixture's clusters (PLAINTEXT), `topics` the YAML of topics.include.
 std::string route_yaml(const real::RealEnv& env, const std::string& route, const std::string& include,
@@ -522,7 +503,7 @@ struct Readers {
 
 TEST(RealMirror, EveryCodecAndTransactionsMirrorCommittedDataOnly) {
   TIERMIRROR_REAL_ENV(env);
-  Scratch dir;
+  real::Scratch dir("tm-real-e2e");
   const std::string base = real::unique_topic("codecs");
   const int kPartitions = 3;
   auto source_admin = admin_for("source", env.source.bootstrap);
@@ -652,7 +633,7 @@ TEST(RealMirror, EveryCodecAndTransactionsMirrorCommittedDataOnly) {
 
 TEST(RealMirror, CompactionGapsFromTheLogCleanerAreRepacked) {
   TIERMIRROR_REAL_ENV(env);
-  Scratch dir;
+  real::Scratch dir("tm-real-e2e");
   const std::string base = real::unique_topic("compact");
   auto source_admin = admin_for("source", env.source.bootstrap);
   // Segments roll after 500 ms (Kafka 4.x refuses segment.bytes below 1 MiB); the cleaner (its
@@ -796,7 +777,7 @@ constexpr size_t kSmallLimit = 20000;
 
 TEST(RealMirror, BatchesLargerThanTheTargetLimitAreSplit) {
   TIERMIRROR_REAL_ENV(env);
-  Scratch dir;
+  real::Scratch dir("tm-real-e2e");
   const std::string topic = real::unique_topic("large");
   auto source_admin = admin_for("source", env.source.bootstrap);
   auto target_admin = admin_for("target", env.target.bootstrap);
@@ -820,7 +801,7 @@ TEST(RealMirror, BatchesLargerThanTheTargetLimitAreSplit) {
 // hands over the target's limit, the route must not send batches sized for Kafka's default.
 TEST(RealMirror, RunSplitsBatchesLargerThanTheTargetLimitFromItsFirstProduce) {
   TIERMIRROR_REAL_ENV(env);
-  Scratch dir;
+  real::Scratch dir("tm-real-e2e");
   const std::string base = real::unique_topic("large-synced");
   const std::string topic = base + "-data";
   auto source_admin = admin_for("source", env.source.bootstrap);
@@ -873,7 +854,7 @@ TEST(RealMirror, RunSplitsBatchesLargerThanTheTargetLimitFromItsFirstProduce) {
 // Kafka 3.x accepts the setting but ignores it (v2 always, KIP-724); Kafka 4.x refuses it.
 TEST(RealMirror, LegacyMessageSetsAreRepackedToV2) {
   TIERMIRROR_REAL_ENV(env);
-  Scratch dir;
+  real::Scratch dir("tm-real-e2e");
   const std::string base = real::unique_topic("legacy");
   auto source_admin = admin_for("source", env.source.bootstrap);
   if (env.at_least(4, 0)) {
@@ -994,7 +975,7 @@ std::map<TopicPartition, std::pair<int64_t, int64_t>> describe_group(const real:
 
 TEST(RealMirror, GrowthNewTopicAndNarrowedWhitelistInARunningRoute) {
   TIERMIRROR_REAL_ENV(env);
-  Scratch dir;
+  real::Scratch dir("tm-real-e2e");
   const std::string base = real::unique_topic("live");
   const std::string a = base + "-a", b = base + "-b", c = base + "-c";
   auto source_admin = admin_for("source", env.source.bootstrap);

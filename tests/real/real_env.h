@@ -5,6 +5,11 @@
 // fixture's KEY=VALUE file; a test without it, or whose fixture could not start the clusters
 // (no Java or Maven, jars not resolvable), is skipped with the reason.
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 
 #include <string>
 #include <vector>
@@ -55,6 +60,25 @@ const RealEnv* real_env(std::string* why);
 
 /// A topic name unique to this test process, scenario and call.
 std::string unique_topic(const std::string& scenario);
+
+/// A directory for one test's configs and logs, `<tmp>/<prefix>-<pid>-<test name>`: removed when
+/// the test passed (unless TIERMIRROR_KEEP_SCRATCH is set), kept and its path printed when it failed.
+struct Scratch {
+  std::filesystem::path dir;
+  explicit Scratch(const std::string& prefix) {
+    dir = std::filesystem::temp_directory_path() / (prefix + "-" + std::to_string(::getpid()) + "-" +
+                                                    ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+  }
+  ~Scratch() {
+    if (::testing::Test::HasFailure())
+      std::printf("logs kept in %s\n", dir.c_str());
+    else if (!std::getenv("TIERMIRROR_KEEP_SCRATCH"))
+      std::filesystem::remove_all(dir);
+  }
+  std::filesystem::path operator/(const std::string& name) const { return dir / name; }
+};
 
 }  // namespace tiermirror::test::real
 
