@@ -102,9 +102,11 @@ std::optional<int16_t> Connection::version_for(protocol::ApiKey api) const {
   return protocol::negotiate(protocol::supported_versions(api), it->second);
 }
 
-void Connection::send(protocol::ApiKey api, RequestEncoder encode, Millis timeout, ResponseHandler handler) {
+void Connection::send(protocol::ApiKey api, RequestEncoder encode, Millis timeout, ResponseHandler handler,
+                      bool fail_if_unreachable) {
   auto p = std::make_shared<Pending>();
   p->api = api;
+  p->fail_if_unreachable = fail_if_unreachable;
   p->encode = std::move(encode);
   p->handler = std::move(handler);
   p->deadline = Clock::now() + timeout;
@@ -496,6 +498,9 @@ void Connection::fail_connection(std::error_code ec, const char* where, const st
   if (opts_.on_connection_failure)
     opts_.on_connection_failure("broker " + ep_.str() + ": " + where + ": " + ec.message() +
                                 (hint.empty() ? "" : " (" + hint + ")"));
+  // This attempt never became ready: the broker is not there now (send(), fail_if_unreachable).
+  const bool attempt_failed =
+      state_ == State::connecting || state_ == State::negotiating || state_ == State::authenticating;
   ++generation_;
   boost::system::error_code ignored;
   socket_.close(ignored);
@@ -513,12 +518,19 @@ void Connection::fail_connection(std::error_code ec, const char* where, const st
   for (auto& p : in_flight)
     if (!p->internal) complete(p, p->deadline <= now ? std::error_code(errc::timed_out) : std::error_code(errc::disconnected), {});
   std::erase_if(queue_, [](const auto& p) { return p->internal; });
+  if (attempt_failed) {
+    std::vector<std::shared_ptr<Pending>> unreachable;
+    std::erase_if(queue_, [&](const auto& p) {
+      if (!p->fail_if_unreachable) return false;
+      unreachable.push_back(p);
+      return true;
+    });
+    for (auto& p : unreachable) complete(p, p->deadline <= now ? std::error_code(errc::timed_out) : ec, {});
+  }
   auto waiters = std::move(ready_waiters_);
   ready_waiters_.clear();
   for (auto& w : waiters) w(ec);
-  // Requests still queued cannot wait for the backoff and a reconnect if the failure is a
-  // hard one; they keep their own deadlines either way.
-  schedule_reconnect();
+  schedule_reconnect();  // requests still queued wait for it, within their deadlines
 }
 
 void Connection::schedule_reconnect() {

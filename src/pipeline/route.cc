@@ -889,7 +889,8 @@ bool Route::send_produce(int32_t broker, std::vector<std::pair<Partition*, Queue
         }
         if (ec) self->target_->report_error(ec);
         self->schedule();
-      }));
+      }),
+      /*fail_if_unreachable=*/true);  // a leader that went away: the batches go to its successor
   return true;
 }
 

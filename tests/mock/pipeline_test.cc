@@ -448,9 +448,9 @@ TEST(MockPipeline, LeaderChangesAndBrokerDownMidStream) {
 }
 
 // Seen on a real Kafka 2.8 broker in the chaos test: a Produce request waiting for a stopped
-// leader's connection, then the leader moving. Later batches wait for it (it times out and
-// goes again) instead of going to the new leader ahead of it: OUT_OF_ORDER_SEQUENCE_NUMBER,
-// then a new producer id for the whole route.
+// leader's connection, then the leader moving. Later batches wait for it instead of going to
+// the new leader ahead of it (OUT_OF_ORDER_SEQUENCE_NUMBER, then a new producer id for the
+// whole route); it fails at the next refused connect and goes to the new leader first.
 TEST(MockPipeline, ALeaderMoveAwayFromADownBrokerKeepsTheSequenceInOrder) {
   app::MockCluster src("src", 1), dst("dst", 2);
   src.create_topic("t", 1, 1);

@@ -12,8 +12,10 @@ namespace tiermirror::net {
 template <typename Resp>
 using CallHandler = std::function<void(std::error_code ec, Resp resp, int16_t version)>;
 
+/// `fail_if_unreachable`: see Connection::send.
 template <typename Resp, typename Req>
-void call(const std::shared_ptr<Connection>& conn, Req req, Millis timeout, CallHandler<Resp> handler) {
+void call(const std::shared_ptr<Connection>& conn, Req req, Millis timeout, CallHandler<Resp> handler,
+          bool fail_if_unreachable = false) {
   auto shared_req = std::make_shared<Req>(std::move(req));
   std::weak_ptr<Connection> weak = conn;
   conn->send(
@@ -30,7 +32,8 @@ void call(const std::shared_ptr<Connection>& conn, Req req, Millis timeout, Call
           return handler(errc::malformed, Resp{}, version);
         }
         handler({}, std::move(*decoded.value), version);
-      });
+      },
+      fail_if_unreachable);
 }
 
 }  // namespace tiermirror::net

@@ -96,7 +96,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
   /// broker supports none of ours, the handler gets errc::unsupported_version and nothing
   /// is sent (a broker closes the connection on a version it does not know).
   /// Thread-safe; the handler runs on the connection's strand.
-  void send(protocol::ApiKey api, RequestEncoder encode, Millis timeout, ResponseHandler handler);
+  /// A request not yet written waits for the next connection when this one breaks. With
+  /// `fail_if_unreachable` it fails instead once a connection attempt fails (refused, TLS,
+  /// login): for a caller that can turn to another broker, such as a Produce to a partition
+  /// whose leader may have moved away from a stopped broker.
+  void send(protocol::ApiKey api, RequestEncoder encode, Millis timeout, ResponseHandler handler,
+            bool fail_if_unreachable = false);
 
   /// Connects (and negotiates) now instead of at the first send; handler(ec) once ready.
   void connect(std::function<void(std::error_code)> handler);
@@ -135,6 +140,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     ResponseHandler handler;
     Clock::time_point deadline;
     bool internal = false;          // ApiVersions and SASL: written even while not ready
+    bool fail_if_unreachable = false;
   };
   using TlsStream = asio::ssl::stream<asio::ip::tcp::socket&>;
 

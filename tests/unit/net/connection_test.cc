@@ -206,6 +206,30 @@ TEST(Connection, UnreachableBrokerFailsWithinConnectTimeout) {
   c->close();
 }
 
+// A request waiting for a broker that refuses connections: by default it waits for a later
+// connection until its deadline; with fail_if_unreachable it hears the refusal at once (a
+// Produce then goes to the partition's new leader instead).
+TEST(Connection, UnwrittenRequestsFailAtARefusedConnectOnlyWhenAskedTo) {
+  IoThread io;
+  auto c = Connection::create(io.io(), {"127.0.0.1", 1}, 1, fast_options());  // port 1: refused
+  auto send = [&](bool fail_if_unreachable) {
+    auto start = std::chrono::steady_clock::now();
+    auto ec = await<std::error_code>([&](auto done) {
+      call<protocol::MetadataResponse>(
+          c, protocol::MetadataRequest{}, Millis(1500), [done](std::error_code e, auto, int16_t) { done(e); },
+          fail_if_unreachable);
+    });
+    return std::make_pair(ec, std::chrono::steady_clock::now() - start);
+  };
+  auto [fast_ec, fast_took] = send(true);
+  EXPECT_EQ(fast_ec, std::errc::connection_refused) << fast_ec.message();
+  EXPECT_LT(fast_took, Millis(1000));
+  auto [waited_ec, waited_took] = send(false);
+  EXPECT_EQ(waited_ec, errc::timed_out) << waited_ec.message();
+  EXPECT_GE(waited_took, Millis(1400));
+  c->close();
+}
+
 TEST(Connection, CloseFailsPendingRequests) {
   ScriptedBroker broker([&](const protocol::RequestHeader& h, const SharedBuffer&, int) -> Reply {
     if (h.api_key == protocol::ApiKey::api_versions) return ScriptedBroker::api_versions(h);
