@@ -15,6 +15,13 @@ void extend(PartitionCount& c, int64_t first, int64_t last) {
   if (last > c.last_offset) c.last_offset = last;
 }
 
+void add_lost(PartitionCount& c, const std::vector<std::pair<int64_t, int64_t>>& ranges) {
+  for (const auto& [first, last] : ranges) {
+    c.lost += static_cast<uint64_t>(last - first + 1);
+    c.lost_ranges.emplace_back(first, last);
+  }
+}
+
 void add(PartitionCount& into, const PartitionCount& c) {
   into.records += c.records;
   into.batches += c.batches;
@@ -77,10 +84,7 @@ void Counters::count_source(const TopicPartition& tp, const pipeline::BatchFacts
   extend(c, b.first.value(), b.last.value());
   auto pending = pending_lost_.find(tp);
   if (pending != pending_lost_.end()) {
-    for (const auto& [first, last] : pending->second) {
-      c.lost += static_cast<uint64_t>(last - first + 1);
-      c.lost_ranges.emplace_back(first, last);
-    }
+    add_lost(c, pending->second);
     pending_lost_.erase(pending);
   }
 }
@@ -112,11 +116,7 @@ Sealed Counters::seal(const std::map<TopicPartition, SourceOffset>& ends, int64_
     if (lost != pending_lost_.end()) {
       // No batch followed the gap yet: the loss goes into the bucket of now, with this seal.
       auto& s = it != segments_.end() ? it->second : segment(tp, end.value());
-      auto& c = count(s, Tier::source, now_ms);
-      for (const auto& [first, last] : lost->second) {
-        c.lost += static_cast<uint64_t>(last - first + 1);
-        c.lost_ranges.emplace_back(first, last);
-      }
+      add_lost(count(s, Tier::source, now_ms), lost->second);
       pending_lost_.erase(lost);
       it = segments_.find(tp);
     }
@@ -125,8 +125,10 @@ Sealed Counters::seal(const std::map<TopicPartition, SourceOffset>& ends, int64_
     s.open.end = end.value();
     s.sealed.push_back(std::move(s.open));
     s.open = Chunk{};
+    s.last_seal = seals_ + 1;
   }
   Sealed out;
+  out.generation = ++seals_;
   for (const auto& [tp, s] : segments_) {
     if (s.sealed.empty()) continue;
     std::map<BucketKey, PartitionCount> sum;
@@ -140,10 +142,10 @@ Sealed Counters::seal(const std::map<TopicPartition, SourceOffset>& ends, int64_
   return out;
 }
 
-void Counters::published() {
+void Counters::published(uint64_t generation) {
   std::lock_guard lk(mu_);
   for (auto& [tp, s] : segments_)
-    if (s.open.counts.empty()) s.published = true;
+    if (s.open.counts.empty() && s.last_seal <= generation) s.published = true;
 }
 
 void Counters::committed(const TopicPartition& tp, SourceOffset next) {

@@ -62,17 +62,19 @@ std::vector<AuditRecord> counts_records(std::vector<Sealed::Entry> entries,
                                         int64_t bucket_ms, size_t per_record) {
   using Key = std::tuple<Tier, std::string, int64_t>;
   std::map<Key, std::vector<AuditRecord>> records;
+  auto fresh = [bucket_ms](Tier tier, const std::string& topic, int64_t bucket_start_ms) {
+    AuditRecord r;
+    r.kind = AuditRecord::Kind::counts;
+    r.tier = tier;
+    r.topic = topic;
+    r.bucket_start_ms = bucket_start_ms;
+    r.bucket_end_ms = bucket_start_ms + bucket_ms;
+    return r;
+  };
   for (auto& e : entries) {
     auto& list = records[{e.tier, e.topic, e.bucket_start_ms}];
-    if (list.empty() || list.back().partitions.size() >= per_record) {
-      AuditRecord r;
-      r.kind = AuditRecord::Kind::counts;
-      r.tier = e.tier;
-      r.topic = e.topic;
-      r.bucket_start_ms = e.bucket_start_ms;
-      r.bucket_end_ms = e.bucket_start_ms + bucket_ms;
-      list.push_back(std::move(r));
-    }
+    if (list.empty() || list.back().partitions.size() >= per_record)
+      list.push_back(fresh(e.tier, e.topic, e.bucket_start_ms));
     auto& r = list.back();
     r.records += e.count.records;
     r.batches += e.count.batches;
@@ -94,15 +96,7 @@ std::vector<AuditRecord> counts_records(std::vector<Sealed::Entry> entries,
   // own when the bucket has no counts in this publish).
   for (const auto& [k, h] : latency) {
     auto& list = records[{Tier::target, k.first, k.second}];
-    if (list.empty()) {
-      AuditRecord r;
-      r.kind = AuditRecord::Kind::counts;
-      r.tier = Tier::target;
-      r.topic = k.first;
-      r.bucket_start_ms = k.second;
-      r.bucket_end_ms = k.second + bucket_ms;
-      list.push_back(std::move(r));
-    }
+    if (list.empty()) list.push_back(fresh(Tier::target, k.first, k.second));
     list.front().latency = h;
   }
   std::vector<AuditRecord> out;
@@ -178,6 +172,7 @@ void Publisher::collect(Sealed sealed, std::vector<pipeline::PartitionStatus> st
     if (r.kind == AuditRecord::Kind::progress && !with_progress) kept.push_back(std::move(r));
   pending_.clear();
   for (auto& [k, h] : sealed.latency) latency_[k].merge(h);
+  collected_seal_ = sealed.generation;
   for (auto& r : counts_records(std::move(sealed.entries), latency_, counters_->bucket_ms(), opts_.partitions_per_record)) {
     stamp(r);
     if (r.lost)
@@ -197,7 +192,8 @@ void Publisher::collect(Sealed sealed, std::vector<pipeline::PartitionStatus> st
 }
 
 void Publisher::on_published() {
-  counters_->published();
+  // pending_ is empty: every seal collected so far went out (a seal not collected yet did not).
+  counters_->published(collected_seal_);
   latency_.clear();
 }
 

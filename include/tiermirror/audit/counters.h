@@ -43,7 +43,7 @@ struct Sealed {
   };
   std::vector<Entry> entries;
   std::map<std::pair<std::string, int64_t>, LatencyHistogram> latency;  // (topic, bucket) -> target tier
-  bool empty() const { return entries.empty() && latency.empty(); }
+  uint64_t generation = 0;  // this seal's number: published() takes the last one a publish carried
 };
 
 class Counters : public pipeline::RouteObserver {
@@ -70,8 +70,9 @@ class Counters : public pipeline::RouteObserver {
   /// Closes what each partition in `ends` counted at the offset about to be committed, and
   /// returns every open segment's counts (sealed parts only) for the publisher.
   Sealed seal(const std::map<TopicPartition, SourceOffset>& ends, int64_t now_ms);
-  /// The publish of everything sealed so far was acknowledged.
-  void published();
+  /// A publish of everything sealed up to seal `generation` was acknowledged (a later seal,
+  /// not yet carried by a publish, stays unpublished).
+  void published(uint64_t generation);
   /// Partitions whose counts no publish has carried yet (a stop that could not publish).
   size_t unpublished_partitions() const;
 
@@ -93,6 +94,7 @@ class Counters : public pipeline::RouteObserver {
     std::deque<Chunk> sealed;
     Chunk open;
     bool published = true;  // every sealed chunk was carried by an acknowledged publish
+    uint64_t last_seal = 0;  // the seal that closed the newest chunk
   };
   Segment& segment(const TopicPartition& tp, int64_t first_offset);  // under mu_
   PartitionCount& count(Segment& s, Tier tier, int64_t ts_ms);         // under mu_
@@ -103,6 +105,7 @@ class Counters : public pipeline::RouteObserver {
   const int64_t bucket_ms_;
   mutable std::mutex mu_;
   std::map<TopicPartition, Segment> segments_;
+  uint64_t seals_ = 0;
   std::map<std::pair<std::string, int64_t>, LatencyHistogram> latency_;
   std::map<TopicPartition, std::vector<std::pair<int64_t, int64_t>>> pending_lost_;
   Totals totals_;

@@ -96,6 +96,7 @@ class Publisher : public std::enable_shared_from_this<Publisher> {
   };
   std::vector<Waiter> waiters_;
   int64_t last_progress_ms_ = 0;
+  uint64_t collected_seal_ = 0;  // the newest seal whose records are in pending_ (or were published)
   std::string instance_;  // random per process: ids stay unique across restarts
   uint64_t sequence_ = 0;
   std::string last_error_;

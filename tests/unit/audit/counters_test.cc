@@ -66,7 +66,7 @@ TEST(AuditCounters, ASegmentIsCumulativeUntilItsCommitAndStartsAfreshAfterIt) {
   ASSERT_EQ(first.entries.size(), 1u);
   EXPECT_EQ(first.entries[0].count.records, 10u);
   EXPECT_EQ(c.unpublished_partitions(), 1u);
-  c.published();
+  c.published(first.generation);
   EXPECT_EQ(c.unpublished_partitions(), 0u);
   // The commit failed: the next seal carries the segment from its start again, grown.
   c.fetched(tp, batch(110, 5, kT0));
@@ -83,6 +83,21 @@ TEST(AuditCounters, ASegmentIsCumulativeUntilItsCommitAndStartsAfreshAfterIt) {
   ASSERT_EQ(third.entries.size(), 1u);
   EXPECT_EQ(third.entries[0].segment, 115);
   EXPECT_EQ(third.entries[0].count.records, 3u);
+}
+
+TEST(AuditCounters, APublishCarriesOnlyTheSealsBeforeIt) {
+  // A seal taken while an earlier publish was out is not published by that publish.
+  Counters c(kBucket);
+  TopicPartition tp{"events", 0};
+  c.counting_from(tp, SourceOffset(0));
+  c.fetched(tp, batch(0, 10, kT0));
+  auto first = c.seal({{tp, SourceOffset(10)}}, kT0);
+  c.fetched(tp, batch(10, 10, kT0));
+  auto second = c.seal({{tp, SourceOffset(20)}}, kT0);
+  c.published(first.generation);
+  EXPECT_EQ(c.unpublished_partitions(), 1u);
+  c.published(second.generation);
+  EXPECT_EQ(c.unpublished_partitions(), 0u);
 }
 
 TEST(AuditCounters, LossGoesToTheBucketOfTheFirstBatchAfterTheGap) {
@@ -185,7 +200,7 @@ TEST(AuditCounters, CrashesAroundPublishAndCommitNeverLoseOrRepeatACount) {
           r.route = "r";
           log.push_back(std::move(r));
         }
-        c.published();
+        c.published(sealed.generation);
         if (crash == Crash::after_publish) break;
         committed = delivered;
         c.committed(tp, SourceOffset(committed));
