@@ -53,6 +53,7 @@ ReloadPlan plan_reload(const config::Config& running, const config::Config& next
   if (running.consumer_group != next.consumer_group) restart.push_back("consumer_group");
   if (running.metrics.listen != next.metrics.listen) restart.push_back("metrics.listen");
   if (running.partition_sync.enabled != next.partition_sync.enabled) restart.push_back("partition_sync.enabled");
+  if (running.crc_check != next.crc_check) restart.push_back("crc_check");
   const auto& ra = running.audit;
   const auto& na = next.audit;
   if (ra.enabled != na.enabled || ra.topic != na.topic || ra.cluster != na.cluster || ra.bucket != na.bucket ||

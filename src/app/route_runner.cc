@@ -70,6 +70,7 @@ pipeline::RouteOptions route_options(const config::Config& cfg) {
   o.select_topic = [topics](const std::string& t) { return topics->matches(t); };
   o.group = cfg.consumer_group;
   o.start_earliest = cfg.start_position == config::StartPosition::earliest;
+  o.verify_crc_on_fetch = cfg.crc_check == config::CrcCheck::fetch;
   o.commit_interval = cfg.commit_interval;
   o.metadata_interval = cfg.partition_sync.interval;
   o.request_timeout = cfg.limits.request_timeout;

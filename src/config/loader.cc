@@ -930,7 +930,7 @@ void load_logging(Ctx& ctx, const Field& f, LoggingConfig& out) {
 
 void load_root(Ctx& ctx, const Field& root, Config& cfg) {
   MapView m(ctx, root,
-            {"route", "source", "target", "topics", "start_position", "consumer_group", "commit_interval",
+            {"route", "source", "target", "topics", "start_position", "crc_check", "consumer_group", "commit_interval",
              "partition_sync", "audit", "limits", "metrics", "logging"});
   if (!m.valid()) return;
   if (auto v = m.require("route")) load_route(ctx, *v, cfg.route);
@@ -943,6 +943,11 @@ void load_root(Ctx& ctx, const Field& root, Config& cfg) {
     if (auto e = get_enum<StartPosition>(ctx, *v,
                                          {{"earliest", StartPosition::earliest}, {"latest", StartPosition::latest}})) {
       cfg.start_position = *e;
+    }
+  }
+  if (auto v = m.get("crc_check")) {
+    if (auto e = get_enum<CrcCheck>(ctx, *v, {{"target", CrcCheck::target}, {"fetch", CrcCheck::fetch}})) {
+      cfg.crc_check = *e;
     }
   }
   if (auto v = m.get("consumer_group")) {

@@ -48,6 +48,12 @@ QueuedBatch* PartitionQueue::find(uint64_t id) {
   return nullptr;
 }
 
+const QueuedBatch* PartitionQueue::get(uint64_t id) const {
+  for (const auto& b : q_)
+    if (b.id == id) return &b;
+  return nullptr;
+}
+
 void PartitionQueue::acked(uint64_t id, TargetOffset offset) {
   auto* b = find(id);
   if (!b || b->state != QueuedBatch::State::in_flight) return;

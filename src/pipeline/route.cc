@@ -609,14 +609,24 @@ void Route::on_fetch_partition(Partition& p, const protocol::FetchResponse::Part
   }
   p.fetch_size_floor = 0;
   for (const auto& b : split.batches) {
-    auto verdict = b.verdict();
-    if (verdict == protocol::BatchVerdict::crc_mismatch || verdict == protocol::BatchVerdict::truncated ||
-        verdict == protocol::BatchVerdict::bad_length || verdict == protocol::BatchVerdict::unknown_magic ||
-        verdict == protocol::BatchVerdict::malformed_records) {
+    auto corrupt = [&](protocol::BatchVerdict v) {
+      return v == protocol::BatchVerdict::crc_mismatch || v == protocol::BatchVerdict::truncated ||
+             v == protocol::BatchVerdict::bad_length || v == protocol::BatchVerdict::unknown_magic ||
+             v == protocol::BatchVerdict::malformed_records;
+    };
+    auto pause_corrupt = [&](protocol::BatchVerdict v) {
       // A corrupt batch is never forwarded. The partition stops before it.
-      return pause(p, "corrupt source batch at offset " + std::to_string(b.base_offset()) + " (" +
-                          std::string(protocol::to_string(verdict)) + ")");
-    }
+      pause(p, "corrupt source batch at offset " + std::to_string(b.base_offset()) + " (" +
+                   std::string(protocol::to_string(v)) + ")");
+    };
+    // The CRC is one pass over every byte, and the target broker makes it anyway: Kafka checks
+    // every v2 batch on Produce (UnifiedLog.analyzeAndValidateRecords) and refuses a mismatch
+    // with CORRUPT_MESSAGE, and the rewritten header's CRC is derived from the stored one
+    // (rewrite_header), so a corrupt batch stays corrupt. It is checked here when configured,
+    // and below for every batch that is not forwarded as fetched.
+    auto verdict = b.verdict(std::numeric_limits<size_t>::max(),
+                             opts_.verify_crc_on_fetch ? protocol::CrcCheck::verify : protocol::CrcCheck::skip);
+    if (corrupt(verdict)) return pause_corrupt(verdict);
     QueuedBatch q;
     q.id = next_batch_id_++;
     q.first = SourceOffset(b.base_offset());
@@ -625,13 +635,18 @@ void Route::on_fetch_partition(Partition& p, const protocol::FetchResponse::Part
     q.bytes = b.size();
     q.records = b.is_legacy() ? 0 : b.records_count();
     auto txn = p.aborted.next(b);
+    auto reason = opts_.force_repack && !b.is_control() ? std::optional(RepackReason::forced)
+                                                         : needs_repack(b, max_message_bytes(p.tp.topic));
+    // Dropped (a marker, an aborted transaction) or rebuilt: no broker checks the stored CRC
+    // of this batch, so it is checked here: a corrupt header must not make data look aborted.
+    if ((txn != TxnVerdict::keep || reason) && !b.is_legacy() && !opts_.verify_crc_on_fetch && !b.crc_ok())
+      return pause_corrupt(protocol::BatchVerdict::crc_mismatch);
     if (txn != TxnVerdict::keep) {
       q.send = false;
       p.counters.dropped++;
       track(q);
       p.queue.push(std::move(q));
-    } else if (auto reason = opts_.force_repack && !b.is_control() ? std::optional(RepackReason::forced)
-                                                                    : needs_repack(b, max_message_bytes(p.tp.topic))) {
+    } else if (reason) {
       auto repacked = repack(b, max_message_bytes(p.tp.topic));
       if (!repacked) {
         return pause(p, "cannot repack the batch at offset " + std::to_string(b.base_offset()) + ": " +
@@ -930,8 +945,9 @@ void Route::on_produce_result(Partition& p, uint64_t id, std::error_code ec, int
       return pause(p, make_error_code(e).message() +
                           ": a batch exceeds the target topic's max.message.bytes (assumed " +
                           std::to_string(max_message_bytes(p.tp.topic)) + ")", PauseSide::target);
-    case kafka_errc::invalid_record:
     case kafka_errc::corrupt_message:
+      return pause(p, corrupt_message_reason(p, id), PauseSide::target);
+    case kafka_errc::invalid_record:
     case kafka_errc::invalid_timestamp:
     case kafka_errc::unsupported_for_message_format:
     case kafka_errc::unsupported_compression_type:
@@ -945,6 +961,18 @@ void Route::on_produce_result(Partition& p, uint64_t id, std::error_code ec, int
       }
       return pause(p, make_error_code(e).message() + " from the target", PauseSide::target);
   }
+}
+
+std::string Route::corrupt_message_reason(const Partition& p, uint64_t id) const {
+  // The target checks the CRC-32C of every batch (a mismatch is CORRUPT_MESSAGE). Say whether
+  // the batch came corrupt from the source or was damaged on the way: one pass, on this error only.
+  const QueuedBatch* q = p.queue.get(id);
+  if (!q) return "CORRUPT_MESSAGE from the target";
+  const auto at = std::to_string(q->first.value());
+  if (!q->batch.crc_ok())
+    return "corrupt source batch at offset " + at + " (crc_mismatch): the target refused it with CORRUPT_MESSAGE";
+  return "CORRUPT_MESSAGE from the target for the batch at source offset " + at +
+         " (its CRC-32C is valid here: damaged on the way, or refused for another reason)";
 }
 
 void Route::release(Partition& p) {

@@ -128,7 +128,7 @@ InnerOffsets RecordBatchView::check_inner_offsets() const {
   return gaps ? InnerOffsets::gaps : InnerOffsets::ok;
 }
 
-BatchVerdict RecordBatchView::verdict(size_t max_batch_bytes) const {
+BatchVerdict RecordBatchView::verdict(size_t max_batch_bytes, CrcCheck crc) const {
   // 1. framing (ByteBufferLogInputStream.nextBatch): the size field sits at bytes 8-11 in every format.
   if (bytes_.size() < kLogOverhead) return BatchVerdict::truncated;
   const int32_t len = batch_length();
@@ -141,7 +141,7 @@ BatchVerdict RecordBatchView::verdict(size_t max_batch_bytes) const {
   // 3. v2 minimum (DefaultRecordBatch.ensureValid: "smaller than the minimum allowed overhead").
   if (len < kMinBatchLength) return BatchVerdict::bad_length;
   // 4. CRC-32C over bytes 21..end.
-  if (computed_crc() != crc()) return BatchVerdict::crc_mismatch;
+  if (crc == CrcCheck::verify && computed_crc() != this->crc()) return BatchVerdict::crc_mismatch;
   // 5. content (LogValidator.validateBatch: control, count, offset range).
   if (is_control()) return BatchVerdict::control;
   const int32_t count = records_count();

@@ -140,6 +140,8 @@ TEST(MockOps, MetricsStatusReadinessAndLiveReload) {
                           << "target: {name: aggregate, bootstrap_servers: " << yaml_list(dst.bootstrap()) << "}\n"
                           << "topics:\n  include: " << topics << "\n"
                           << "commit_interval: 1s\n"
+                          // The mock target never checks a CRC: tiermirror checks at fetch.
+                          << "crc_check: fetch\n"
                           << "partition_sync: {enabled: false, interval: 1s}\n"
                           << "audit: {enabled: false}\n"
                           << "metrics: {listen: \"127.0.0.1:" << port << "\"}\n";

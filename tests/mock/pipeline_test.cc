@@ -560,6 +560,34 @@ TEST(MockPipeline, PartitionsMissingOnTheTargetWaitWhileOthersFlow) {
   expect_identity(dst.bootstrap(), {src.bootstrap()}, "wide", 2);
 }
 
+// With the default crc_check (target), a batch forwarded as fetched is left to the target's CRC
+// check; one that is dropped (a control marker) or rebuilt (offset gaps: repacked) reaches no
+// broker as it is, so tiermirror checks it: corruption never passes as a marker or a repack.
+TEST(MockPipeline, CorruptBatchesThatAreDroppedOrRepackedAreCheckedAtFetch) {
+  app::MockCluster src("src", 1), dst("dst", 1);
+  src.create_topic("t", 2, 1);
+  dst.create_topic("t", 2, 1);
+  plant_batch(src.bootstrap(), {"t", 0}, BatchBuilder().add_n(5).build());
+  plant_batch(src.bootstrap(), {"t", 0},
+              BatchBuilder().producer(7, 0, -1).transactional().control(ControlType::commit).corrupt_crc().build());
+  plant_batch(src.bootstrap(), {"t", 0}, BatchBuilder().add_n(5).build());
+  plant_batch(src.bootstrap(), {"t", 1}, BatchBuilder().add_n(4).build());
+  plant_batch(src.bootstrap(), {"t", 1}, BatchBuilder().add_n(3).last_offset_delta(5).corrupt_crc().build());
+  auto opts = options("corrupt-dropped", "t");
+  ASSERT_FALSE(opts.verify_crc_on_fetch) << "the default leaves the CRC of forwarded batches to the target";
+  Mirror m(src.bootstrap(), dst.bootstrap(), opts);
+  ASSERT_TRUE(m.wait_for([](const auto& st) {
+    return st.size() == 2 && st[0].state == PartitionState::paused && st[1].state == PartitionState::paused &&
+           st[0].committed_offset == 5 && st[1].committed_offset == 4;
+  })) << m.status_of(0).reason << " / " << m.status_of(1).reason;
+  EXPECT_NE(m.status_of(0).reason.find("corrupt source batch at offset 5 (crc_mismatch)"), std::string::npos)
+      << m.status_of(0).reason;
+  EXPECT_NE(m.status_of(1).reason.find("corrupt source batch at offset 4 (crc_mismatch)"), std::string::npos)
+      << m.status_of(1).reason;
+  EXPECT_EQ(read_all(dst.bootstrap(), {"t", 0}).size(), 1u);
+  EXPECT_EQ(read_all(dst.bootstrap(), {"t", 1}).size(), 1u);
+}
+
 TEST(MockPipeline, CorruptSourceBatchPausesItsPartitionAndIsNeverForwarded) {
   app::MockCluster src("src", 1), dst("dst", 1);
   src.create_topic("t", 2, 1);
@@ -568,7 +596,11 @@ TEST(MockPipeline, CorruptSourceBatchPausesItsPartitionAndIsNeverForwarded) {
   plant_batch(src.bootstrap(), {"t", 0}, BatchBuilder().add_n(5).corrupt_crc().build());
   plant_batch(src.bootstrap(), {"t", 0}, BatchBuilder().add_n(5).build());
   for (int i = 0; i < 3; ++i) plant_batch(src.bootstrap(), {"t", 1}, BatchBuilder().add_n(4).build());
-  Mirror m(src.bootstrap(), dst.bootstrap(), options("corrupt", "t"));
+  // librdkafka's mock broker stores whatever it is sent, where a real one checks the CRC
+  // (tests/real: RealMirror.CorruptSourceBatch...): here tiermirror checks at fetch.
+  auto opts = options("corrupt", "t");
+  opts.verify_crc_on_fetch = true;
+  Mirror m(src.bootstrap(), dst.bootstrap(), opts);
   ASSERT_TRUE(m.wait_for([](const auto& st) {
     if (st.size() != 2) return false;
     return st[0].state == PartitionState::paused && st[1].committed_offset == 12;

@@ -794,6 +794,129 @@ TEST(RealMirror, BatchesLargerThanTheTargetLimitAreSplit) {
   expect_split(env, rd, topic, kSmallLimit);
 }
 
+std::map<TopicPartition, std::pair<int64_t, int64_t>> describe_group(const real::RealEnv& env, const std::string& group,
+                                                                     std::string* raw);
+
+/// Flips the last byte of the `index`-th batch (0-based) of a partition's first log segment on the
+/// source broker's disk, as a failing disk would: the broker serves it as stored (Fetch does not
+/// check CRCs). Returns the batch's base offset, or -1 with `why` set.
+int64_t damage_segment(const real::RealEnv& env, const TopicPartition& tp, int index, std::string* why) {
+  auto path = std::filesystem::path(env.source.dir) / "node-1" / "data" / (tp.topic + "-" + std::to_string(tp.partition)) /
+              "00000000000000000000.log";
+  std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+  if (!f) {
+    *why = "cannot open " + path.string();
+    return -1;
+  }
+  std::string bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  size_t at = 0;
+  for (int i = 0; at + RecordBatchView::kLogOverhead <= bytes.size(); ++i) {
+    auto view = RecordBatchView::unowned(
+        std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(bytes.data()) + at, bytes.size() - at));
+    if (view.size() > bytes.size() - at) break;
+    if (i == index) {
+      const size_t last = at + view.size() - 1;  // inside the records section: covered by the CRC
+      f.clear();
+      f.seekp(static_cast<std::streamoff>(last));
+      f.put(static_cast<char>(bytes[last] ^ 0x5a));
+      f.flush();
+      if (!f) {
+        *why = "cannot write " + path.string();
+        return -1;
+      }
+      return view.base_offset();
+    }
+    at += view.size();
+  }
+  *why = path.string() + " holds fewer than " + std::to_string(index + 1) + " batches";
+  return -1;
+}
+
+// A batch damaged on the source broker's disk. With the default `crc_check: target` the route
+// forwards it with its stored CRC (rewriting the header keeps a wrong CRC wrong), the target broker
+// refuses it with CORRUPT_MESSAGE and the partition pauses before it; with `crc_check: fetch` the
+// route finds it itself and never sends it. Either way the target holds only the batches before
+// it, the committed offset stops at it, and the other partition is mirrored whole.
+TEST(RealMirror, CorruptSourceBatchIsRefusedAndPausesOnlyItsPartition) {
+  TIERMIRROR_REAL_ENV(env);
+  real::Scratch dir("tm-real-e2e");
+  auto source_admin = admin_for("source", env.source.bootstrap);
+  for (const std::string mode : {"target", "fetch"}) {
+    SCOPED_TRACE("crc_check: " + mode);
+    const std::string topic = real::unique_topic("corrupt-" + mode);
+    ASSERT_EQ(create_topic(source_admin, topic, 2), "");
+    {
+      Producer p(env.source.bootstrap, {"zstd", true, ""});
+      std::mt19937_64 rng(5);
+      for (int b = 0; b < 3; ++b) {
+        for (int k = 0; k < 20; ++k)
+          for (int32_t part = 0; part < 2; ++part)
+            p.send(topic, Rec{"key-" + std::to_string(k), random_text(rng, 200), now_ms() - 60000, {}, part});
+        p.flush();  // one batch per partition and round
+      }
+    }
+    std::string why;
+    const int64_t bad = damage_segment(env, {topic, 0}, 1, &why);
+    ASSERT_EQ(bad, 20) << why;
+
+    const std::string route = "e2e-corrupt-" + mode + "-" + std::to_string(::getpid());
+    auto config = (dir / (mode + ".yaml")).string();
+    std::ofstream(config) << route_yaml(env, route, "[" + topic + "]", "crc_check: " + mode + "\n");
+    // The child checks its own Produce requests (as every child here does) into a file of this
+    // test's: a refused batch is expected there in the `target` mode, and nowhere else.
+    const auto rules = dir / (mode + "-rules.log");
+    std::string shared_rules = std::getenv("TIERMIRROR_CHECK_PRODUCE_RULES") ? std::getenv("TIERMIRROR_CHECK_PRODUCE_RULES") : "";
+    ::setenv("TIERMIRROR_CHECK_PRODUCE_RULES", rules.c_str(), 1);
+    RunProcess run(config, dir / (mode + ".log"));
+    if (shared_rules.empty()) ::unsetenv("TIERMIRROR_CHECK_PRODUCE_RULES");
+    else ::setenv("TIERMIRROR_CHECK_PRODUCE_RULES", shared_rules.c_str(), 1);
+    ASSERT_GT(run.pid(), 0);
+
+    Readers rd(env);
+    ASSERT_TRUE(wait_until(
+        [&] {
+          rd.refresh();
+          return run.log().find("partition paused") != std::string::npos && high_watermark(rd.target.cluster, {topic, 1}) == 60;
+        },
+        60s))
+        << tail(run.log());
+    std::this_thread::sleep_for(2500ms);  // commit_interval 1s: the last commit round is out
+    ASSERT_EQ(run.terminate(), std::optional<int>(0)) << tail(run.log());
+    const std::string log = run.log();
+    EXPECT_NE(log.find("corrupt source batch at offset 20 (crc_mismatch)"), std::string::npos) << tail(log);
+    EXPECT_EQ(log.find("CORRUPT_MESSAGE") != std::string::npos, mode == "target") << tail(log);
+    // The produce-rules validator models the broker: it saw the refused batch only where it was sent.
+    const std::string broken = read_file(rules);
+    if (mode == "target") {
+      EXPECT_NE(broken.find("crc_valid"), std::string::npos) << broken;
+      std::istringstream lines(broken);
+      for (std::string line; std::getline(lines, line);)
+        EXPECT_NE(line.find("crc_valid"), std::string::npos) << "only the corrupt batch breaks a rule: " << line;
+    } else {
+      EXPECT_EQ(broken, "");
+    }
+
+    rd.refresh();
+    auto src0 = app::read_partition(rd.source.cluster, {topic, 0});
+    auto dst0 = app::read_partition(rd.target.cluster, {topic, 0});
+    auto dst1 = app::read_partition(rd.target.cluster, {topic, 1});
+    ASSERT_FALSE(src0.ec || dst0.ec || dst1.ec);
+    ASSERT_EQ(src0.batches.size(), 3u);
+    ASSERT_EQ(dst0.batches.size(), 1u) << "only the batch before the corrupt one";
+    EXPECT_TRUE(protocol::same_records(dst0.batches[0], src0.batches[0]));
+    EXPECT_EQ(dst1.batches.size(), 3u);
+    for (const auto& b : dst1.batches) EXPECT_TRUE(b.crc_ok());
+    std::string raw;
+    auto group = describe_group(env, "tiermirror-" + route, &raw);
+    EXPECT_EQ(group[TopicPartition({topic, 0})].first, 20) << "commits stop before the corrupt batch\n" << raw;
+    EXPECT_EQ(group[TopicPartition({topic, 1})].first, 60) << raw;
+    std::printf("[ summary  ] kafka %s, crc_check %s: the batch at offset 20 damaged on the source's disk was %s; "
+                "partition 0 paused and committed at 20, partition 1 mirrored whole (60 records)\n",
+                env.kafka_version.c_str(), mode.c_str(),
+                mode == "target" ? "refused by the target (CORRUPT_MESSAGE)" : "found at fetch and never sent");
+  }
+}
+
 // The syncer gives the target topic the source's max.message.bytes (copy_configs); the route
 // must cut batches to it from its very first Produce. The usual way a route meets such a topic:
 // `tiermirror sync` (or an earlier run) created it, and `run` starts on a whitelist that also

@@ -90,6 +90,9 @@ Result<std::string> read_password(const SaslConfig& sasl);
 // Route behaviour
 
 enum class StartPosition { earliest, latest };
+/// Who checks the CRC-32C of a batch forwarded as fetched: the target broker on Produce, or also
+/// tiermirror at fetch (one more pass over every byte).
+enum class CrcCheck { target, fetch };
 enum class IdentityViolation { warn, refuse };
 enum class AuditCluster { target, source };
 
@@ -150,6 +153,7 @@ struct Config {
   ClusterConfig target;
   TopicSelection topics;
   StartPosition start_position = StartPosition::earliest;
+  CrcCheck crc_check = CrcCheck::target;
   std::string consumer_group;  // on the SOURCE cluster; default "tiermirror-<route.name>"
   milliseconds commit_interval{std::chrono::seconds(5)};
   PartitionSyncConfig partition_sync;

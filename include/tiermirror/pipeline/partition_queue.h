@@ -62,6 +62,9 @@ class PartitionQueue {
   /// Marks the next queued batch in flight, assigning its sequence on first send.
   QueuedBatch* take_next();
 
+  /// Batch `id` while it is queued or in flight, else nullptr.
+  const QueuedBatch* get(uint64_t id) const;
+
   /// The target acknowledged batch `id` at `offset`.
   void acked(uint64_t id, TargetOffset offset);
   /// Sending batch `id` failed retriably; it (and whatever is still in flight) goes again.

@@ -74,6 +74,11 @@ struct RouteOptions {
   size_t resume_scan_bytes = 64u << 20;
   /// Partitions scanning at once (each holds at most two fetch responses of ~1 MiB).
   int resume_scans_in_parallel = 4;
+  /// Check the CRC-32C of every fetched batch before it is sent (config `crc_check: fetch`).
+  /// Off, a batch forwarded as fetched is checked by the target broker, which refuses a corrupt
+  /// one (CORRUPT_MESSAGE) and the partition pauses before it; batches dropped or repacked are
+  /// checked here either way.
+  bool verify_crc_on_fetch = false;
   /// Benchmarks only: repack every batch (decompress, renumber, recompress), to measure
   /// what the identity path saves. Never set in production.
   bool force_repack = false;
@@ -210,6 +215,7 @@ class Route : public std::enable_shared_from_this<Route> {
   void reset_producer(const std::string& why);
 
   void release(Partition& p);
+  std::string corrupt_message_reason(const Partition& p, uint64_t id) const;
   void track(const QueuedBatch& b);
   void untrack(const QueuedBatch& b);
   enum class PauseSide { source, target };

@@ -43,6 +43,9 @@ enum class TimestampType : uint8_t { create_time = 0, log_append_time = 1 };
 ///   6. size:     too_large (total size > the caller's limit)
 /// verdict() ignores the base offset (outside the CRC, and rewritten on produce); bad_offsets comes
 /// from split_record_set only, for offsets no log can hold (see RecordBatchView::offsets_valid).
+/// Whether verdict() computes the CRC-32C (step 4) or leaves it to the broker the batch goes to.
+enum class CrcCheck : uint8_t { verify, skip };
+
 enum class BatchVerdict : uint8_t {
   ok,
   truncated,
@@ -171,8 +174,11 @@ class RecordBatchView {
   InnerOffsets check_inner_offsets() const;
 
   /// Full verdict, no allocation. `max_batch_bytes` is the target's max.message.bytes, compared with
-  /// the total size like UnifiedLog.analyzeAndValidateRecords does.
-  BatchVerdict verdict(size_t max_batch_bytes = std::numeric_limits<size_t>::max()) const;
+  /// the total size like UnifiedLog.analyzeAndValidateRecords does. `crc` skips step 4 (the one
+  /// pass over the payload) for a batch that is forwarded unchanged to a broker, which checks the
+  /// CRC itself on Produce and refuses a mismatch with CORRUPT_MESSAGE.
+  BatchVerdict verdict(size_t max_batch_bytes = std::numeric_limits<size_t>::max(),
+                       CrcCheck crc = CrcCheck::verify) const;
 
  private:
   template <typename T>
