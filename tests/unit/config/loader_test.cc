@@ -67,6 +67,7 @@ TEST(Load, ExampleStatesTheDefaults) {
   const Config& a = *ex.config;
   const Config& b = *min.config;
   EXPECT_EQ(a.start_position, b.start_position);
+  EXPECT_EQ(a.crc_check, b.crc_check);
   EXPECT_EQ(a.commit_interval, b.commit_interval);
   EXPECT_EQ(a.partition_sync.enabled, b.partition_sync.enabled);
   EXPECT_EQ(a.partition_sync.create_missing_topics, b.partition_sync.create_missing_topics);
@@ -100,6 +101,7 @@ TEST(Load, Defaults) {
   const Config& c = *r.config;
   EXPECT_EQ(c.consumer_group, "tiermirror-r1");
   EXPECT_EQ(c.start_position, StartPosition::earliest);
+  EXPECT_EQ(c.crc_check, CrcCheck::target);
   EXPECT_EQ(c.commit_interval, milliseconds(5000));
   EXPECT_TRUE(c.partition_sync.enabled);
   EXPECT_TRUE(c.partition_sync.create_missing_topics);
@@ -133,6 +135,7 @@ TEST(Load, Defaults) {
 
 TEST(Load, ExplicitValues) {
   std::string yaml = std::string(kMinimal) + R"(start_position: latest
+crc_check: fetch
 consumer_group: my-group
 commit_interval: 1m30s
 partition_sync: {enabled: false, create_missing_topics: no, replication_factor: 3, interval: 2m,
@@ -148,6 +151,7 @@ logging: {level: debug, format: json}
   ASSERT_TRUE(r.ok()) << dump(r.errors);
   const Config& c = *r.config;
   EXPECT_EQ(c.start_position, StartPosition::latest);
+  EXPECT_EQ(c.crc_check, CrcCheck::fetch);
   EXPECT_EQ(c.consumer_group, "my-group");
   EXPECT_EQ(c.commit_interval, milliseconds(90'000));
   EXPECT_FALSE(c.partition_sync.enabled);
