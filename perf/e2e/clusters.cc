@@ -187,7 +187,15 @@ class Admin {
     int64_t sum = 0;
     for (int p = 0; p < partitions; ++p) {
       int64_t lo = 0, hi = 0;
-      auto e = rd_kafka_query_watermark_offsets(rk_, name.c_str(), p, &lo, &hi, 10000);
+      // A topic just created answers "not leader" for a moment after its metadata lists a leader.
+      rd_kafka_resp_err_t e = RD_KAFKA_RESP_ERR_NO_ERROR;
+      for (int attempt = 0; attempt < 100; ++attempt) {
+        e = rd_kafka_query_watermark_offsets(rk_, name.c_str(), p, &lo, &hi, 10000);
+        if (e != RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION && e != RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE &&
+            e != RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART)
+          break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
       if (e) throw std::runtime_error("watermarks of " + name + " on " + bootstrap_ + ": " + rd_kafka_err2str(e));
       sum += hi;
     }

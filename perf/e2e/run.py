@@ -9,7 +9,7 @@ the other on the same data, each contender into a fresh, empty target topic with
   b  tiermirror run --until-caught-up --force-repack   (every batch decompressed and recompressed)
   c  classic_mirror (librdkafka consumer + producer, recompressing with the same codec)
   d  MirrorMaker 2 (Kafka's connect-mirror, dedicated mode), stopped once the target holds every record
---repeat rounds (default 3; MirrorMaker 2 --mm2-repeat); the tables show each contender's medians and
+--repeat rounds (default 3; MirrorMaker 2 --mm2-repeat, default the same); the tables show each contender's medians and
 the CPU ratios of every round (this shared VM's noise moves single runs a lot). CPU = user+system of the
 mirror process only (wait4 rusage; MirrorMaker 2's JVM from /proc before it is stopped); the brokers'
 JVMs are measured apart. The clusters are stopped and their data removed at the end (also on failure
@@ -22,7 +22,7 @@ Writes perf/results/<date>.md, .json and, with gnuplot, .png. Standard library o
 Exit status: 0 all good, 1 a contender failed or lost records, 3 real brokers or MirrorMaker 2
 unavailable (Java, Maven or the jars missing).
 """
-import argparse, datetime, json, os, shutil, signal, statistics, subprocess, sys, tempfile, threading, time
+import argparse, datetime, json, os, re, shutil, signal, statistics, subprocess, sys, tempfile, threading, time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
@@ -139,7 +139,10 @@ class RealKafka:
     them (SIGKILL: their data goes anyway) and removes their data, keeping the broker logs."""
 
     def __init__(self, version, folder, brokers, heap):
-        self.version, self.folder, self.dirs, self.env = version, folder, {}, {}
+        self.version, self.folder, self.brokers, self.heap, self.dirs, self.env = version, folder, brokers, heap, {}, {}
+
+    def start(self):
+        version, folder, brokers, heap = self.version, self.folder, self.brokers, self.heap
         for name in ("source", "target"):
             d = os.path.join(folder, name)
             self.dirs[name] = d
@@ -191,9 +194,10 @@ def mm2_libs(versions):
                            text=True)
         if p.returncode == 0:
             return v, p.stdout.strip().split("=", 1)[1], notes
-        reason = next((l for l in p.stderr.splitlines() if "Could not" in l or "not found" in l),
-                      p.stderr.strip().splitlines()[-1] if p.stderr.strip() else f"exit {p.returncode}")
-        notes.append(f"connect-mirror {v} could not be resolved ({reason.strip()[:200]})")
+        err = re.sub(r"\x1b\[[0-9;]*m", "", p.stderr)
+        m = re.search(r"(Could not find artifact \S+|\S+ was not found in \S+|mvn not found[^\n]*)", err)
+        reason = m.group(1) if m else (err.strip().splitlines() or [f"exit {p.returncode}"])[-1].strip()[:200]
+        notes.append(f"connect-mirror {v} could not be resolved from Maven ({reason})")
         print(f"[e2e] {notes[-1]}", flush=True)
     raise Unavailable("MirrorMaker 2: " + "; ".join(notes))
 
@@ -347,7 +351,7 @@ def main():
     ap.add_argument("--mm2-version", default=None,
                     help=f"connect-mirror version of MirrorMaker 2 (default: --version, else {MM2_FALLBACK})")
     ap.add_argument("--mm2-repeat", type=int, default=None,
-                    help="rounds of MirrorMaker 2 (default: 2 at 5e8 bytes and more, else --repeat: it takes 15x "
+                    help="rounds of MirrorMaker 2 (default --repeat; fewer if time is short: it takes ~10x "
                          "tiermirror's time)")
     ap.add_argument("--mm2-tasks", type=int, default=2, help="MirrorMaker 2 tasks.max (default 2, one per core)")
     ap.add_argument("--mm2-timeout", type=float, default=600, help="seconds MirrorMaker 2 may take per round")
@@ -391,7 +395,7 @@ def main():
     os.makedirs(a.out_dir, exist_ok=True)
     name = a.name or datetime.datetime.utcnow().strftime("%Y-%m-%d-%H%M%S")
     t_start = time.monotonic()
-    mm2_repeat = a.mm2_repeat if a.mm2_repeat is not None else (min(a.repeat, 2) if a.bytes >= 5e8 else a.repeat)
+    mm2_repeat = a.mm2_repeat if a.mm2_repeat is not None else a.repeat
     contenders_run = [c for c in CONTENDERS if c[2] != "mm2" or (real and not a.no_mm2)]
     notes = []
 
@@ -407,6 +411,9 @@ def main():
         cluster_args = ["--codec", a.codec, "--values", a.values, "--batch-records", str(a.batch_records),
                         "--partitions", str(a.partitions)]
         if real:
+            if not shutil.which("java"):
+                raise Unavailable("java not found: real brokers need Java 17 and Maven "
+                                  "(TIERMIRROR_WITH_KAFKA=1 scripts/install-deps), or use --mock")
             if a.mm2_version is None:
                 mm2_versions = [a.version] + ([MM2_FALLBACK] if a.version != MM2_FALLBACK else [])
             else:
@@ -417,11 +424,14 @@ def main():
                 notes += why
                 if v != a.version:
                     notes.append(f"MirrorMaker 2 is connect-mirror {v} (its clients talk to the {a.version} brokers)")
+                if mm2_repeat < a.repeat:
+                    notes.append(f"MirrorMaker 2 ran {mm2_repeat} round(s), the others {a.repeat} (--mm2-repeat)")
                 print(f"[e2e] MirrorMaker 2: connect-mirror {v} ({libs})", flush=True)
             print(f"[e2e] starting Apache Kafka {a.version}: a source and a target cluster, {a.brokers} broker(s) each "
                   f"(heap {a.broker_heap}) ...", flush=True)
             t0 = time.monotonic()
             kafka = RealKafka(a.version, os.path.join(work, "kafka"), a.brokers, a.broker_heap)
+            kafka.start()  # stopped in `finally` even if only the source came up
             print(f"[e2e] source {kafka.bootstrap('source')}, target {kafka.bootstrap('target')} "
                   f"({time.monotonic() - t0:.0f} s)", flush=True)
             cluster_args += ["--source-bootstrap", kafka.bootstrap("source"),
