@@ -409,7 +409,7 @@ def main():
     mm2 = None
     try:
         cluster_args = ["--codec", a.codec, "--values", a.values, "--batch-records", str(a.batch_records),
-                        "--partitions", str(a.partitions)]
+                        "--partitions", str(a.partitions), "--brokers", str(a.brokers)]
         if real:
             if not shutil.which("java"):
                 raise Unavailable("java not found: real brokers need Java 17 and Maven "
@@ -437,8 +437,6 @@ def main():
             cluster_args += ["--source-bootstrap", kafka.bootstrap("source"),
                              "--target-bootstrap", kafka.bootstrap("target"),
                              "--targets"] + [c[0] for c in contenders_run]
-        else:
-            cluster_args += ["--brokers", str(a.brokers)]
 
         print(f"[e2e] preloading {a.bytes / 1e6:.0f} MB ({a.codec}, {a.values}) into the source ...", flush=True)
         t0 = time.monotonic()
