@@ -756,3 +756,6 @@ if __name__ == "__main__":
     except Unavailable as e:
         print(f"[e2e] UNAVAILABLE: {e}", file=sys.stderr, flush=True)
         sys.exit(3)
+    except KeyboardInterrupt:
+        print("[e2e] interrupted (the clusters and MirrorMaker 2 were stopped)", file=sys.stderr, flush=True)
+        sys.exit(130)
