@@ -357,6 +357,8 @@ def main():
     ap.add_argument("--mm2-timeout", type=float, default=600, help="seconds MirrorMaker 2 may take per round")
     ap.add_argument("--no-mm2", action="store_true", help="real mode without MirrorMaker 2")
     ap.add_argument("--broker-heap", default="1g", help="-Xmx of each real broker (default 1g)")
+    ap.add_argument("--no-warmup", action="store_true",
+                    help="real mode: no unmeasured tiermirror run to warm the target broker's JIT up first")
     ap.add_argument("--bytes", type=float, default=1e9, help="uncompressed volume (default 1e9)")
     ap.add_argument("--codec", default="zstd")
     ap.add_argument("--values", default="events", choices=("events", "letters"),
@@ -462,6 +464,17 @@ def main():
 
         runs = {key: [] for key, _, _ in contenders_run}
         first = True
+        if real and not a.no_warmup:
+            # The target broker's JVM is cold (the preload and read-back warmed the source's): one
+            # unmeasured identity run lets its JIT compile the produce path before anything is measured.
+            print("[e2e] warm-up: one unmeasured tiermirror run into the target ...", flush=True)
+            cfg = os.path.join(work, "warmup.yaml")
+            write_config(cfg, "bench-warmup", info["source"], info["targets"]["a"], a.total_bytes)
+            w = run_child([tm, "run", "--config", cfg, "--until-caught-up", "--log-level", "warn"],
+                          os.path.join(work, "warmup.log"))
+            if w["rc"] != 0:
+                raise SystemExit(f"warm-up run failed (exit {w['rc']}); log: {os.path.join(work, 'warmup.log')}")
+            first = False  # the next run resets the target
         for rnd in range(1, a.repeat + 1):
             for key, label, mode in contenders_run:
                 if mode == "mm2" and rnd > mm2_repeat:
@@ -561,7 +574,7 @@ def main():
               "data": {k: info[k] for k in ("records", "batches", "compressed_bytes", "uncompressed_bytes",
                                             "partitions", "brokers", "codec", "values")},
               "preload_s": preload_s, "repeat": a.repeat, "contenders": contenders, "memory": memory,
-              "memory_skipped": memory_skipped, "notes": notes,
+              "memory_skipped": memory_skipped, "notes": notes, "warmup": real and not a.no_warmup,
               "total_s": time.monotonic() - t_start, "work_dir": work}
     if real:
         result["kafka"] = {"version": a.version, "brokers_per_cluster": a.brokers, "broker_heap": a.broker_heap,
@@ -642,6 +655,8 @@ def markdown(res):
         setup = (f"Apache Kafka {k['version']} brokers (one source and one target cluster, {k['brokers_per_cluster']} "
                  f"broker(s) each, heap {k['broker_heap']}, {k['broker_jvm']}) on this machine; every run into a "
                  f"freshly created, empty target topic with its own consumer group. "
+                 + ("An unmeasured tiermirror run warmed the target broker's JIT up first. "
+                    if res.get("warmup") else "") +
                  f"{rounds} round(s) of a, b, c" + (
                      f"; MirrorMaker 2 (connect-mirror {k['mm2_version']}, dedicated mode, tasks.max "
                      f"{k['mm2_tasks']}) {k['mm2_repeat']} round(s): it does not exit by itself, so its wall time "
