@@ -8,7 +8,14 @@
 //   count NAME            prints "COUNT NAME <sum of high watermarks of bench on NAME>"
 //   reset NAME            replaces target NAME by a new, empty cluster; prints "RESET NAME <bootstrap>"
 //   quit                  (or EOF on stdin, SIGTERM, SIGINT) stop
+// With --source-bootstrap and --target-bootstrap it starts no cluster: it works on real brokers
+// (perf/e2e/run.py starts them with scripts/kafka). It creates `bench` on the source (deleting an
+// earlier one), preloads and measures it the same way, and every target NAME is the one real target
+// cluster: `reset NAME` deletes every topic of the target but the broker's own (`__*`: bench and
+// e.g. MirrorMaker 2's internal topics) and creates an empty `bench` with the source's partition
+// count; `count NAME` sums its high watermarks. down/up/rtt are refused (mock only).
 #include <algorithm>
+#include <chrono>
 #include <atomic>
 #include <csignal>
 #include <random>
@@ -68,6 +75,147 @@ void set_conf(rd_kafka_conf_t* conf, const char* key, const std::string& value) 
   if (rd_kafka_conf_set(conf, key, value.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK)
     throw std::runtime_error(std::string("librdkafka config ") + key + ": " + err);
 }
+
+/// A librdkafka client for admin requests and metadata against a real cluster.
+class Admin {
+ public:
+  explicit Admin(const std::string& bootstrap) : bootstrap_(bootstrap) {
+    rd_kafka_conf_t* conf = rd_kafka_conf_new();
+    set_conf(conf, "bootstrap.servers", bootstrap);
+    char err[512];
+    rk_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+    if (!rk_) throw std::runtime_error(std::string("rd_kafka_new: ") + err);
+    queue_ = rd_kafka_queue_new(rk_);
+  }
+  ~Admin() {
+    rd_kafka_queue_destroy(queue_);
+    rd_kafka_destroy(rk_);
+  }
+  Admin(const Admin&) = delete;
+  Admin& operator=(const Admin&) = delete;
+
+  /// Topic name -> (partitions, partitions with a leader).
+  std::map<std::string, std::pair<int, int>> topics() {
+    const rd_kafka_metadata_t* md = nullptr;
+    rd_kafka_resp_err_t e = rd_kafka_metadata(rk_, 1, nullptr, &md, 10000);
+    if (e) throw std::runtime_error("metadata of " + bootstrap_ + ": " + rd_kafka_err2str(e));
+    std::map<std::string, std::pair<int, int>> out;
+    for (int i = 0; i < md->topic_cnt; ++i) {
+      const auto& t = md->topics[i];
+      if (t.err) continue;
+      int led = 0;
+      for (int p = 0; p < t.partition_cnt; ++p) led += t.partitions[p].leader >= 0 && !t.partitions[p].err;
+      out[t.topic] = {t.partition_cnt, led};
+    }
+    rd_kafka_metadata_destroy(md);
+    return out;
+  }
+
+  void delete_topics(const std::vector<std::string>& names) {
+    if (names.empty()) return;
+    std::vector<rd_kafka_DeleteTopic_t*> del;
+    for (auto& n : names) del.push_back(rd_kafka_DeleteTopic_new(n.c_str()));
+    rd_kafka_DeleteTopics(rk_, del.data(), del.size(), nullptr, queue_);
+    rd_kafka_DeleteTopic_destroy_array(del.data(), del.size());
+    rd_kafka_event_t* ev = rd_kafka_queue_poll(queue_, 60000);
+    if (!ev) throw std::runtime_error("DeleteTopics on " + bootstrap_ + " timed out");
+    std::string failure;
+    if (rd_kafka_event_error(ev)) failure = rd_kafka_event_error_string(ev);
+    if (auto* res = rd_kafka_event_DeleteTopics_result(ev)) {
+      size_t n = 0;
+      const rd_kafka_topic_result_t** r = rd_kafka_DeleteTopics_result_topics(res, &n);
+      for (size_t i = 0; i < n; ++i) {
+        auto e = rd_kafka_topic_result_error(r[i]);
+        if (e && e != RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART)
+          failure += std::string(rd_kafka_topic_result_name(r[i])) + ": " + rd_kafka_err2str(e) + " ";
+      }
+    }
+    rd_kafka_event_destroy(ev);
+    if (!failure.empty()) throw std::runtime_error("DeleteTopics on " + bootstrap_ + ": " + failure);
+    // Gone from the metadata before anything is created again under the same name.
+    for (auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);;) {
+      auto now = topics();
+      bool any = false;
+      for (auto& n : names) any |= now.count(n) > 0;
+      if (!any) return;
+      if (std::chrono::steady_clock::now() > deadline)
+        throw std::runtime_error("deleted topics still listed on " + bootstrap_);
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+
+  /// Creates `name` with `partitions` (replication factor 1) and waits until every partition has
+  /// a leader. A deletion of the same name can still be under way: retried for up to 60 s.
+  void create_topic(const std::string& name, int partitions) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    for (;;) {
+      char err[512];
+      rd_kafka_NewTopic_t* nt = rd_kafka_NewTopic_new(name.c_str(), partitions, 1, err, sizeof err);
+      if (!nt) throw std::runtime_error(std::string("NewTopic: ") + err);
+      rd_kafka_CreateTopics(rk_, &nt, 1, nullptr, queue_);
+      rd_kafka_NewTopic_destroy(nt);
+      rd_kafka_event_t* ev = rd_kafka_queue_poll(queue_, 60000);
+      if (!ev) throw std::runtime_error("CreateTopics on " + bootstrap_ + " timed out");
+      rd_kafka_resp_err_t e = rd_kafka_event_error(ev);
+      std::string what = e ? rd_kafka_event_error_string(ev) : "";
+      if (auto* res = rd_kafka_event_CreateTopics_result(ev); res && !e) {
+        size_t n = 0;
+        const rd_kafka_topic_result_t** r = rd_kafka_CreateTopics_result_topics(res, &n);
+        if (n == 1 && rd_kafka_topic_result_error(r[0])) {
+          e = rd_kafka_topic_result_error(r[0]);
+          what = rd_kafka_topic_result_error_string(r[0]) ? rd_kafka_topic_result_error_string(r[0]) : "";
+        }
+      }
+      rd_kafka_event_destroy(ev);
+      if (!e) break;
+      if (e != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS || std::chrono::steady_clock::now() > deadline)
+        throw std::runtime_error("CreateTopics " + name + " on " + bootstrap_ + ": " + rd_kafka_err2str(e) + " " + what);
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    for (;;) {
+      auto now = topics();
+      auto it = now.find(name);
+      if (it != now.end() && it->second.first == partitions && it->second.second == partitions) return;
+      if (std::chrono::steady_clock::now() > deadline)
+        throw std::runtime_error("topic " + name + " on " + bootstrap_ + " has no leaders after 60 s");
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+
+  /// Sum of the high watermarks of `name` (ListOffsets only: cheap enough to poll while a mirror runs).
+  int64_t high_watermarks(const std::string& name, int partitions) {
+    int64_t sum = 0;
+    for (int p = 0; p < partitions; ++p) {
+      int64_t lo = 0, hi = 0;
+      // A topic just created answers "not leader" for a moment after its metadata lists a leader.
+      rd_kafka_resp_err_t e = RD_KAFKA_RESP_ERR_NO_ERROR;
+      for (int attempt = 0; attempt < 100; ++attempt) {
+        e = rd_kafka_query_watermark_offsets(rk_, name.c_str(), p, &lo, &hi, 10000);
+        if (e != RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION && e != RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE &&
+            e != RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART)
+          break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+      if (e) throw std::runtime_error("watermarks of " + name + " on " + bootstrap_ + ": " + rd_kafka_err2str(e));
+      sum += hi;
+    }
+    return sum;
+  }
+
+  /// Every topic but the broker's own (`__consumer_offsets`, ...) deleted, then an empty `name`.
+  void reset(const std::string& name, int partitions) {
+    std::vector<std::string> doomed;
+    for (auto& [t, _] : topics())
+      if (t.rfind("__", 0) != 0) doomed.push_back(t);
+    delete_topics(doomed);
+    create_topic(name, partitions);
+  }
+
+ private:
+  std::string bootstrap_;
+  rd_kafka_t* rk_ = nullptr;
+  rd_kafka_queue_t* queue_ = nullptr;
+};
 
 /// Values of the preload. `events` (the default) are clickstream events as web shops log them: a
 /// timestamp, event type, user and session ids, page, and a varying set of optional fields (user
@@ -272,10 +420,18 @@ int main(int argc, char** argv) {
   app.add_option("--batch-records", batch_records, "Producer batch.num.messages (default 5000)");
   app.add_option("--producers", producers, "Parallel producer threads for the preload (default 2)");
   app.add_option("--targets", targets, "Names of the target clusters (default a b c mem)");
+  std::string real_source, real_target;
+  app.add_option("--source-bootstrap", real_source, "Real brokers: the source cluster (no mock clusters)");
+  app.add_option("--target-bootstrap", real_target, "Real brokers: the target cluster every target name maps to");
   CLI11_PARSE(app, argc, argv);
+  const bool real = !real_source.empty();
+  if (real != !real_target.empty()) {
+    std::cerr << "clusters: --source-bootstrap and --target-bootstrap go together" << std::endl;
+    return 2;
+  }
   // librdkafka's mock cluster keeps at most 5 MiB (and 100000 batches) per partition and drops the
-  // oldest beyond that, so the volume is spread over enough partitions.
-  if (partitions <= 0) partitions = std::max(8, static_cast<int>(bytes / 4.5e6) + 1);
+  // oldest beyond that, so the volume is spread over enough partitions. Real brokers keep it all.
+  if (partitions <= 0) partitions = real ? 8 : std::max(8, static_cast<int>(bytes / 4.5e6) + 1);
 
   // Signals are taken by a sigwait thread; librdkafka's threads inherit the mask.
   sigset_t set;
@@ -291,13 +447,26 @@ int main(int argc, char** argv) {
   }).detach();
 
   try {
-    app::MockCluster source("source", brokers);
-    source.create_topic(kTopic, partitions, 1);
+    std::unique_ptr<app::MockCluster> mock_source;
     std::map<std::string, std::unique_ptr<app::MockCluster>> tgt;
-    for (auto& n : targets) {
-      tgt[n] = std::make_unique<app::MockCluster>("target-" + n, brokers);
-      tgt[n]->create_topic(kTopic, partitions, 1);
+    std::unique_ptr<Admin> real_admin;  // the real target
+    std::string source_bootstrap = real_source;
+    if (real) {
+      Admin src(real_source);
+      src.reset(kTopic, partitions);
+      real_admin = std::make_unique<Admin>(real_target);
+      real_admin->reset(kTopic, partitions);
+      for (auto& n : targets) tgt[n] = nullptr;
+    } else {
+      mock_source = std::make_unique<app::MockCluster>("source", brokers);
+      mock_source->create_topic(kTopic, partitions, 1);
+      source_bootstrap = mock_source->bootstrap();
+      for (auto& n : targets) {
+        tgt[n] = std::make_unique<app::MockCluster>("target-" + n, brokers);
+        tgt[n]->create_topic(kTopic, partitions, 1);
+      }
     }
+    auto target_bootstrap = [&](const std::string& n) { return real ? real_target : tgt[n]->bootstrap(); };
 
     // ~380 bytes per record uncompressed (value 200-500, key, header, record framing).
     const int64_t total_records = std::max<int64_t>(1, static_cast<int64_t>(bytes / 380.0));
@@ -306,7 +475,7 @@ int main(int argc, char** argv) {
     for (int i = 0; i < producers; ++i) {
       threads.emplace_back([&, i] {
         try {
-          preload(source.bootstrap(), codec, values, batch_records, partitions, i, producers, total_records);
+          preload(source_bootstrap, codec, values, batch_records, partitions, i, producers, total_records);
         } catch (const std::exception& e) {
           errors[static_cast<size_t>(i)] = e.what();
         }
@@ -317,12 +486,13 @@ int main(int argc, char** argv) {
       if (!e.empty()) throw std::runtime_error(e);
 
     net::IoThread io;
-    Held held = measure(io, source.bootstrap(), partitions, true);
+    Held held = measure(io, source_bootstrap, partitions, true);
     if (held.records != total_records)
       throw std::runtime_error("the source holds " + std::to_string(held.records) + " of " +
-                               std::to_string(total_records) +
-                               " records: librdkafka's mock keeps at most 5 MiB per partition; use more --partitions");
-    nlohmann::json ready = {{"source", source.bootstrap()},
+                               std::to_string(total_records) + " records" +
+                               (real ? "" : ": librdkafka's mock keeps at most 5 MiB per partition; use more --partitions"));
+    nlohmann::json ready = {{"source", source_bootstrap},
+                            {"real", real},
                             {"topic", kTopic},
                             {"partitions", partitions},
                             {"brokers", brokers},
@@ -333,7 +503,7 @@ int main(int argc, char** argv) {
                             {"compressed_bytes", held.compressed},
                             {"uncompressed_bytes", held.uncompressed},
                             {"pid", ::getpid()}};
-    for (auto& [n, c] : tgt) ready["targets"][n] = c->bootstrap();
+    for (auto& [n, c] : tgt) ready["targets"][n] = target_bootstrap(n);
     std::cout << "READY " << ready.dump() << std::endl;
 
     std::string line;
@@ -345,6 +515,22 @@ int main(int argc, char** argv) {
       auto it = tgt.find(name);
       if (it == tgt.end()) {
         std::cout << "ERROR unknown target '" << name << "'" << std::endl;
+        continue;
+      }
+      if (real) {
+        try {
+          if (cmd == "reset") {
+            real_admin->reset(kTopic, partitions);
+            std::cout << "RESET " << name << " " << real_target << std::endl;
+          } else if (cmd == "count") {
+            const int64_t n = real_admin->high_watermarks(kTopic, partitions);  // may throw: before the reply
+            std::cout << "COUNT " << name << " " << n << std::endl;
+          } else {
+            std::cout << "ERROR '" << cmd << "' works on mock clusters only" << std::endl;
+          }
+        } catch (const std::exception& e) {
+          std::cout << "ERROR " << cmd << " " << name << ": " << e.what() << std::endl;
+        }
         continue;
       }
       auto* mock = it->second->mock();
