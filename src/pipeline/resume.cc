@@ -35,6 +35,31 @@ std::optional<int64_t> parse_resume_hint(std::string_view metadata) {
   return v;
 }
 
+// ---------------------------------------------------------------- failed scans
+
+bool resume_scan_failure_is_permanent(std::error_code ec) {
+  if (ec.category() != kafka_category()) return false;  // local: timeouts, disconnects, no leader
+  switch (static_cast<kafka_errc>(ec.value())) {
+    // ACLs do not change by themselves (and never while we wait): an operator has to act, and
+    // a restart picks the scan up again. Kafka answers these per partition on Fetch and
+    // ListOffsets (TOPIC_AUTHORIZATION_FAILED) or for the whole request.
+    case kafka_errc::topic_authorization_failed:
+    case kafka_errc::cluster_authorization_failed:
+    case kafka_errc::sasl_authentication_failed:
+    // The broker does not take the request version: retrying sends the same request.
+    case kafka_errc::unsupported_version:
+      return true;
+    default:
+      return false;
+  }
+}
+
+net::Millis resume_scan_retry_delay(int failures, net::Millis backoff, net::Millis cap) {
+  auto d = std::max(backoff, net::Millis(1));
+  for (int i = 1; i < failures && d < cap; ++i) d *= 2;
+  return std::min(d, cap);
+}
+
 // ---------------------------------------------------------------- source units
 
 ResumeUnits resume_units(const std::vector<protocol::RecordBatchView>& batches, AbortedFilter& filter,

@@ -17,8 +17,11 @@
 //   stops the matching there: what follows is sent again (a duplicate at worst), never skipped.
 //
 // The matcher is pure (unit-tested with built batches); scan_delivered() drives it with
-// Fetch and ListOffsets requests, each with a deadline. Any failure ends the scan with an
-// error and the route falls back to the committed offset (at-least-once), loudly.
+// Fetch and ListOffsets requests, each with a deadline. A failed scan is retried by the route
+// (a broker down for a while must not turn exactly-once into at-least-once): the partition
+// waits in `resume_waiting` with growing backoff until a scan succeeds, pauses when the failure
+// can never go away (resume_scan_failure_is_permanent), and falls back to the committed offset
+// (at-least-once) only when the operator chose so (resume.on_scan_failure: duplicate).
 #include <boost/asio/any_io_executor.hpp>
 
 #include <cstdint>
@@ -127,6 +130,15 @@ struct ResumeMatch {
 };
 ResumeMatch match_delivered(const std::vector<protocol::RecordBatchView>& target, std::vector<ResumeUnit> units,
                             SourceOffset from);
+
+/// A failure that retrying cannot fix, so the partition pauses with the reason rather than
+/// retrying forever (or duplicating): authorization refused on either cluster, a request the
+/// broker does not support. Everything else (timeouts, no leader, a broker down, retriable
+/// Kafka errors, a deadline) is worth another scan.
+bool resume_scan_failure_is_permanent(std::error_code ec);
+
+/// The wait before scan attempt `failures` + 1: `backoff` doubling per failure, at most `cap`.
+net::Millis resume_scan_retry_delay(int failures, net::Millis backoff, net::Millis cap);
 
 struct ResumeScanOptions {
   TopicPartition tp;

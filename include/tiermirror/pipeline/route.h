@@ -32,6 +32,11 @@ namespace tiermirror::pipeline {
 
 class GroupOffsets;  // group_offsets.h
 struct ResumeScanResult;
+/// What a route does when a partition's exactly-once resume scan fails (resume.h).
+enum class ResumeScanFailurePolicy {
+  wait,       // retry with backoff until a scan succeeds (exactly-once kept)
+  duplicate,  // resume at the committed offset at once: what was delivered since is sent again
+};
 
 struct PartitionStatus;
 
@@ -74,6 +79,11 @@ struct RouteOptions {
   size_t resume_scan_bytes = 64u << 20;
   /// Partitions scanning at once (each holds at most two fetch responses of ~1 MiB).
   int resume_scans_in_parallel = 4;
+  /// A failed resume scan (broker down, deadline, retriable errors): `wait` retries it, after
+  /// retry_backoff doubling up to resume_retry_max, until it succeeds; `duplicate` resumes at
+  /// the committed offset at once (at-least-once: what was delivered since is sent again).
+  ResumeScanFailurePolicy resume_on_scan_failure = ResumeScanFailurePolicy::wait;
+  net::Millis resume_retry_max{30000};
   /// Benchmarks only: repack every batch (decompress, renumber, recompress), to measure
   /// what the identity path saves. Never set in production.
   bool force_repack = false;
@@ -83,7 +93,8 @@ struct RouteOptions {
   CommitGate before_commit;
 };
 
-enum class PartitionState { starting, waiting_target, running, paused };
+/// resume_waiting: its exactly-once resume scan failed and is retried (the reason says why).
+enum class PartitionState { starting, waiting_target, resume_waiting, running, paused };
 std::string_view to_string(PartitionState s);
 
 struct PartitionStatus {
@@ -102,6 +113,8 @@ struct PartitionStatus {
   /// Exactly-once resume at start: source batches found already in the target (delivered by
   /// an earlier process after its last commit) and skipped, and target batches scanned.
   uint64_t resume_matched_batches = 0, resume_scanned_batches = 0;
+  /// Resume scans that failed (each retried, or the partition paused / duplicated).
+  uint64_t resume_scan_failures = 0;
   std::map<std::string, uint64_t> repacked_by_reason;  // offset_gaps, empty, legacy_format, too_large
   int64_t acked_max_timestamp = -1;     // latest record time the target acknowledged
   /// Running, everything fetched was acknowledged, and the fetch position reached the
@@ -161,7 +174,8 @@ class Route : public std::enable_shared_from_this<Route> {
   /// their acknowledged offsets and are removed. Newly selected topics start at the next
   /// metadata pass, which this triggers. Taken from `next`: select_topic, start_earliest,
   /// commit_interval, metadata_interval, request_timeout, bytes_per_partition, total_bytes,
-  /// fetch_max_bytes, inflight_per_partition; everything else stays as it started.
+  /// fetch_max_bytes, inflight_per_partition, resume_on_scan_failure (from the next failed scan);
+  /// everything else stays as it started.
   void reconfigure(RouteOptions next);
 
  private:
@@ -190,8 +204,12 @@ class Route : public std::enable_shared_from_this<Route> {
   };
   void resolve_start(std::vector<TopicPartition> tps, std::map<TopicPartition, std::optional<StartCommit>> committed);
   void resume(Partition& p, SourceOffset from, std::optional<int64_t> hint);
+  void queue_scan(Partition& p, SourceOffset from, std::optional<int64_t> hint);
   void run_next_scan();
   void on_resume_scanned(Partition& p, SourceOffset from, ResumeScanResult r);
+  /// False when the partition goes on at `from` (policy duplicate); else it waits or pauses.
+  bool on_resume_scan_failed(Partition& p, SourceOffset from, std::optional<int64_t> hint,
+                             const ResumeScanResult& r);
   void set_running_or_waiting(Partition& p);
 
   void schedule();
