@@ -371,7 +371,55 @@ void Route::resume(Partition& p, SourceOffset from, std::optional<int64_t> hint)
     schedule();
     return;
   }
-  queue_scan(p, from, hint);
+  screen_for_scan(p, from, hint);
+}
+
+void Route::screen_for_scan(Partition& p, SourceOffset from, std::optional<int64_t> hint) {
+  // Thousands of partitions start at once (or retry after an outage): their target log ends
+  // are read with one ListOffsets per broker, gathered for a moment, not one scan each.
+  screening_.push_back({&p, from, hint});
+  if (screen_armed_) return;
+  screen_armed_ = true;
+  after(net::Millis(20), [self = shared_from_this()] { self->screen_scans(); });
+}
+
+void Route::screen_scans() {
+  screen_armed_ = false;
+  auto batch = std::move(screening_);
+  screening_.clear();
+  std::vector<TopicPartition> tps;
+  for (const auto& s : batch) tps.push_back(s.p->tp);
+  auto self = shared_from_this();
+  list_log_end_offsets(target_, tps, opts_.request_timeout, [self, batch](std::map<TopicPartition, ListedOffset> ends) {
+    asio::post(self->strand_, [self, batch, ends = std::move(ends)] {
+      size_t spared = 0;
+      for (const auto& s : batch) {
+        Partition& p = *s.p;
+        auto it = ends.find(p.tp);
+        if (self->stopping_ || p.retiring || p.state == PartitionState::paused) {
+          self->set_running_or_waiting(p);  // ends the start chain
+        } else if (it != ends.end() && it->second.ec) {
+          // The target broker does not answer: a failed scan (no slot taken while it is down).
+          ResumeScanResult r;
+          r.ec = it->second.ec;
+          r.detail = "target ListOffsets (log end): " + it->second.ec.message();
+          r.resume_at = s.from;
+          if (!self->on_resume_scan_failed(p, s.from, s.hint, r)) self->on_resume_scanned(p, s.from, std::move(r));
+        } else if (it != ends.end() && !resume_needs_scan(s.hint, it->second.offset)) {
+          ++spared;
+          p.resume_failures = 0;
+          p.target_hint = it->second.offset;  // what this process sends lands from here
+          self->set_running_or_waiting(p);
+        } else {
+          self->queue_scan(p, s.from, s.hint);
+        }
+      }
+      if (spared > 0)
+        TM_INFO(kLog, "exactly-once resume: nothing in the target after the commit's target offset, no scan needed",
+                {{"route", self->opts_.name}, {"partitions", spared}, {"to_scan", batch.size() - spared}});
+      self->schedule();
+    });
+  });
 }
 
 void Route::queue_scan(Partition& p, SourceOffset from, std::optional<int64_t> hint) {
@@ -488,7 +536,7 @@ bool Route::on_resume_scan_failed(Partition& p, SourceOffset from, std::optional
       self->schedule();
       return;
     }
-    self->queue_scan(*pp, from, hint);
+    self->screen_for_scan(*pp, from, hint);
   });
   return true;
 }

@@ -137,6 +137,14 @@ ResumeMatch match_delivered(const std::vector<protocol::RecordBatchView>& target
 /// Kafka errors, a deadline) is worth another scan.
 bool resume_scan_failure_is_permanent(std::error_code ec);
 
+/// Whether a partition needs the scan, from its target log end offset (one batched
+/// ListOffsets per broker at start). The scan can find nothing to match when the target log
+/// ends where the commit's hint says the uncommitted batches would begin (nothing was appended
+/// after the last commit: not by us, not by another route) or the target partition never held
+/// anything; it would resume at the committed offset, with the log end as the next hint.
+/// Anything else (data after the hint, no hint, a hint beyond the log end) needs the scan.
+bool resume_needs_scan(std::optional<int64_t> hint, int64_t target_log_end);
+
 /// The wait before scan attempt `failures` + 1: `backoff` doubling per failure, at most `cap`.
 net::Millis resume_scan_retry_delay(int failures, net::Millis backoff, net::Millis cap);
 

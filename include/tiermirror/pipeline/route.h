@@ -77,7 +77,9 @@ struct RouteOptions {
   /// it starts from a committed offset. Without a usable hint in the commit, the scan starts
   /// about half of this before the target's high watermark.
   size_t resume_scan_bytes = 64u << 20;
-  /// Partitions scanning at once (each holds at most two fetch responses of ~1 MiB).
+  /// Partitions scanning at once (each holds at most two fetch responses of ~1 MiB). Not
+  /// counted: the batched log end look that spares the scan where the target holds nothing
+  /// after the commit's hint (one ListOffsets per target broker for all partitions starting).
   int resume_scans_in_parallel = 4;
   /// A failed resume scan (broker down, deadline, retriable errors): `wait` retries it, after
   /// retry_backoff doubling up to resume_retry_max, until it succeeds; `duplicate` resumes at
@@ -204,6 +206,9 @@ class Route : public std::enable_shared_from_this<Route> {
   };
   void resolve_start(std::vector<TopicPartition> tps, std::map<TopicPartition, std::optional<StartCommit>> committed);
   void resume(Partition& p, SourceOffset from, std::optional<int64_t> hint);
+  /// Screens the partition with the others starting now (screen_scans), then scans if needed.
+  void screen_for_scan(Partition& p, SourceOffset from, std::optional<int64_t> hint);
+  void screen_scans();
   void queue_scan(Partition& p, SourceOffset from, std::optional<int64_t> hint);
   void run_next_scan();
   void on_resume_scanned(Partition& p, SourceOffset from, ResumeScanResult r);
@@ -286,6 +291,13 @@ class Route : public std::enable_shared_from_this<Route> {
   bool metadata_loaded_ = false;
   bool reap_armed_ = false;
   std::map<TopicPartition, int32_t> retired_sequences_;  // see PartitionQueue::resume_sequence
+  struct Screening {
+    Partition* p;
+    SourceOffset from;
+    std::optional<int64_t> hint;
+  };
+  std::vector<Screening> screening_;  // partitions whose target log end is asked next (screen_scans)
+  bool screen_armed_ = false;
   std::deque<std::function<void()>> scans_waiting_;  // resume scans beyond resume_scans_in_parallel
   int scans_running_ = 0;
 };

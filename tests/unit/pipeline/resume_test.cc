@@ -68,6 +68,16 @@ TEST(ResumeScanFailure, OnlyWhatRetryingCannotFixIsPermanent) {
   EXPECT_FALSE(resume_scan_failure_is_permanent(make_error_code(kafka_errc::unknown_topic_or_partition)));
 }
 
+TEST(ResumeScreen, OnlyATargetWithNothingAfterTheHintIsSpared) {
+  using pipeline::resume_needs_scan;
+  EXPECT_FALSE(resume_needs_scan(1000, 1000));           // nothing appended since the commit
+  EXPECT_FALSE(resume_needs_scan(std::nullopt, 0));      // the target partition never held anything
+  EXPECT_FALSE(resume_needs_scan(0, 0));
+  EXPECT_TRUE(resume_needs_scan(1000, 1001));            // ours, or another route's: the scan tells
+  EXPECT_TRUE(resume_needs_scan(std::nullopt, 5));       // no hint: the bounded tail scan
+  EXPECT_TRUE(resume_needs_scan(1000, 900));             // hint beyond the log end: truncated, recreated
+}
+
 TEST(ResumeScanFailure, RetryDelayDoublesUpToTheCap) {
   using pipeline::resume_scan_retry_delay;
   using net::Millis;
