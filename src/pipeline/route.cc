@@ -1283,12 +1283,11 @@ std::vector<PartitionStatus> Route::partition_statuses() const {
     s.next_fetch_offset = p->next_fetch.value();
     s.committed_offset = p->committed ? p->committed->value() : -1;
     auto released = p->queue.committed_next();
+    const bool started = p->state != PartitionState::starting && p->state != PartitionState::resume_waiting;
     s.acked_offset = released ? released->value()
                      : p->committed ? p->committed->value()
-                     : p->queue.empty() && p->state != PartitionState::starting &&
-                             p->state != PartitionState::resume_waiting
-                         ? p->next_fetch.value()
-                                                                                : -1;
+                     : p->queue.empty() && started ? p->next_fetch.value()
+                                                   : -1;
     s.high_watermark = p->high_watermark;
     s.buffered_bytes = p->queue.buffered_bytes();
     s.caught_up = p->state == PartitionState::running && p->queue.empty() && p->high_watermark >= 0 &&
