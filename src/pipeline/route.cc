@@ -524,7 +524,11 @@ bool Route::on_resume_scan_failed(Partition& p, SourceOffset from, std::optional
   p.state = PartitionState::resume_waiting;
   p.reason = "exactly-once resume scan failed " + std::to_string(p.resume_failures) + " time(s), retrying in " +
              std::to_string(delay.count()) + " ms: " + r.detail;
-  TM_WARN(kLog, "exactly-once resume scan failed; the partition waits and scans again (no duplicates)",
+  // Thousands of partitions wait through one outage: a line at the 1st, 2nd, 4th, 8th... failure
+  // each, the rest at debug level (status and metrics show every one).
+  const bool loud = (p.resume_failures & (p.resume_failures - 1)) == 0;
+  TM_LOG_(loud ? log::Level::warn : log::Level::debug, kLog,
+          "exactly-once resume scan failed; the partition waits and scans again (no duplicates)",
           {{"route", opts_.name}, {"partition", p.tp.str()}, {"from_offset", from.value()},
            {"attempts", p.resume_failures}, {"retry_in_ms", delay.count()}, {"error", r.ec.message()},
            {"detail", r.detail}});
