@@ -83,6 +83,7 @@ Readiness readiness(const OpsSnapshot& s) {
 
 std::string_view pause_kind(std::string_view r) {
   auto has = [&](std::string_view needle) { return r.find(needle) != std::string_view::npos; };
+  if (has("resume scan refused")) return "resume_scan_refused";
   if (has("TOPIC_AUTHORIZATION_FAILED")) return has("writing the target") ? "target_authorization" : "source_authorization";
   if (has("corrupt source batch") || has("malformed record set") || has("reports CORRUPT_MESSAGE"))
     return "corrupt_source_batch";
@@ -101,7 +102,8 @@ const std::vector<std::string_view>& pause_kinds() {
   static const std::vector<std::string_view> kinds{
       "corrupt_source_batch", "source_authorization", "target_authorization", "message_too_large",
       "target_refused",       "identity_refused",     "topic_deleted",        "offset_beyond_log_end",
-      "repack_failed",        "topic_unselected",     "source_refused",       "other"};
+      "repack_failed",        "topic_unselected",     "source_refused",       "resume_scan_refused",
+      "other"};
   return kinds;
 }
 
@@ -160,7 +162,8 @@ std::string status_json(const OpsSnapshot& s) {
     jp["repacked_by_reason"] = p.repacked_by_reason;
     jp["dropped"] = p.dropped;
     jp["resume"] = {{"already_delivered_batches", p.resume_matched_batches},
-                    {"target_batches_scanned", p.resume_scanned_batches}};
+                    {"target_batches_scanned", p.resume_scanned_batches},
+                    {"scan_failures", p.resume_scan_failures}};
     jp["acked_max_timestamp_ms"] = p.acked_max_timestamp;
     auto [it, inserted] = by_topic.try_emplace(p.tp.topic, json::array());
     if (inserted) order.push_back(p.tp.topic);
@@ -181,7 +184,7 @@ std::string status_html(const OpsSnapshot& s) {
   h += html_escape(s.route_name);
   h += "</title>\n<style>body{font-family:sans-serif;margin:1em}table{border-collapse:collapse}"
        "td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}td.l,th.l{text-align:left}"
-       ".paused{background:#fdd}.waiting_target{background:#ffd}.starting{background:#eef}</style>\n";
+       ".paused{background:#fdd}.waiting_target{background:#ffd}.resume_waiting{background:#ffd}.starting{background:#eef}</style>\n";
   h += "</head><body>\n<h1>tiermirror route " + html_escape(s.route_name) + "</h1>\n<p>";
   h += html_escape(s.source_name) + " (" ;
   for (size_t i = 0; i < s.source_bootstrap.size(); ++i) h += (i ? ", " : "") + html_escape(s.source_bootstrap[i]);
@@ -244,6 +247,9 @@ RouteMetrics::RouteMetrics(prometheus::Registry& r, std::string route, bool per_
       lost_(counter(r, "tiermirror_lost_offsets_total",
                     "Source offsets removed by retention before they were mirrored")),
       errors_(counter(r, "tiermirror_request_errors_total", "Failed requests (or partitions of one), by API and error")),
+      resume_scan_failures_(counter(r, "tiermirror_resume_scan_failures_total",
+                                    "Exactly-once resume scans that failed (each retried unless "
+                                    "resume.on_scan_failure is duplicate), per topic")),
       sync_passes_(counter(r, "tiermirror_syncer_passes_total", "Partition-count syncer passes, by result")),
       sync_actions_(counter(r, "tiermirror_syncer_actions_total", "Syncer actions, by action and outcome")),
       sync_verdicts_(counter(r, "tiermirror_syncer_identity_verdicts_total",
@@ -351,8 +357,8 @@ std::vector<prometheus::MetricFamily> RouteMetrics::scrape(const OpsSnapshot& s)
   auto start = make_family("tiermirror_start_time_seconds", "Process start, Unix time", MetricType::Gauge);
 
   static constexpr pipeline::PartitionState kStates[] = {
-      pipeline::PartitionState::starting, pipeline::PartitionState::waiting_target, pipeline::PartitionState::running,
-      pipeline::PartitionState::paused};
+      pipeline::PartitionState::starting, pipeline::PartitionState::waiting_target,
+      pipeline::PartitionState::resume_waiting, pipeline::PartitionState::running, pipeline::PartitionState::paused};
   struct TopicAgg {
     int64_t lag = 0;
     double lag_s = 0;
@@ -364,15 +370,18 @@ std::vector<prometheus::MetricFamily> RouteMetrics::scrape(const OpsSnapshot& s)
   for (auto k : pause_kinds()) paused_by_kind[k] = 0;
   std::map<TopicPartition, Seen> still_seen;
   std::map<std::pair<std::string, std::string>, uint64_t> repacked_delta;
-  std::map<std::string, uint64_t> dropped_delta;
+  std::map<std::string, uint64_t> dropped_delta, scan_failed_delta;
   for (const auto& p : s.route.partitions) {
     auto lag = partition_lag(p, s.now_ms);
     if (p.state == pipeline::PartitionState::paused) paused_by_kind[pause_kind(p.reason)]++;
     // Cumulative per-partition figures become counter increments; a partition that
     // restarted (retired and selected again) counts from zero.
     const Seen& prev = seen_[p.tp];
-    Seen now{p.dropped, p.repacked_by_reason};
+    Seen now{p.dropped, p.repacked_by_reason, p.resume_scan_failures};
     dropped_delta[p.tp.topic] += p.dropped >= prev.dropped ? p.dropped - prev.dropped : p.dropped;
+    scan_failed_delta[p.tp.topic] += p.resume_scan_failures >= prev.resume_scan_failures
+                                         ? p.resume_scan_failures - prev.resume_scan_failures
+                                         : p.resume_scan_failures;
     for (const auto& [reason, n] : p.repacked_by_reason) {
       auto pr = prev.repacked.find(reason);
       uint64_t before = pr == prev.repacked.end() ? 0 : pr->second;
@@ -402,6 +411,8 @@ std::vector<prometheus::MetricFamily> RouteMetrics::scrape(const OpsSnapshot& s)
     if (n) repacked_.Add({{"route", route}, {"topic", key.first}, {"reason", key.second}}).Increment(static_cast<double>(n));
   for (const auto& [topic, n] : dropped_delta)
     if (n) dropped_.Add({{"route", route}, {"topic", topic}}).Increment(static_cast<double>(n));
+  for (const auto& [topic, n] : scan_failed_delta)
+    if (n) resume_scan_failures_.Add({{"route", route}, {"topic", topic}}).Increment(static_cast<double>(n));
   for (const auto& [topic, t] : topics) {
     Labels l{{"route", route}, {"topic", topic}};
     add_sample(lag_records, l, static_cast<double>(t.lag));

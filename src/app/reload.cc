@@ -78,6 +78,7 @@ ReloadPlan plan_reload(const config::Config& running, const config::Config& next
   if (rl.inflight_per_partition != nl.inflight_per_partition) live.push_back("limits.inflight_per_partition");
   if (rl.fetch_max_bytes != nl.fetch_max_bytes) live.push_back("limits.fetch_max_bytes");
   if (rl.request_timeout != nl.request_timeout) live.push_back("limits.request_timeout");
+  if (running.resume.on_scan_failure != next.resume.on_scan_failure) live.push_back("resume.on_scan_failure");
   if (running.metrics.per_partition_labels != next.metrics.per_partition_labels)
     live.push_back("metrics.per_partition_labels");
   if (running.logging.level != next.logging.level) live.push_back("logging.level");

@@ -78,6 +78,9 @@ pipeline::RouteOptions route_options(const config::Config& cfg) {
   o.total_bytes = cfg.limits.total_bytes;
   o.fetch_max_bytes = cfg.limits.fetch_max_bytes;
   o.inflight_per_partition = cfg.limits.inflight_per_partition;
+  o.resume_on_scan_failure = cfg.resume.on_scan_failure == config::ResumeOnScanFailure::duplicate
+                                 ? pipeline::ResumeScanFailurePolicy::duplicate
+                                 : pipeline::ResumeScanFailurePolicy::wait;
   return o;
 }
 

@@ -928,10 +928,21 @@ void load_logging(Ctx& ctx, const Field& f, LoggingConfig& out) {
   }
 }
 
+void load_resume(Ctx& ctx, const Field& f, ResumeConfig& out) {
+  MapView m(ctx, f, {"on_scan_failure"});
+  if (!m.valid()) return;
+  if (auto v = m.get("on_scan_failure")) {
+    if (auto e = get_enum<ResumeOnScanFailure>(
+            ctx, *v, {{"wait", ResumeOnScanFailure::wait}, {"duplicate", ResumeOnScanFailure::duplicate}})) {
+      out.on_scan_failure = *e;
+    }
+  }
+}
+
 void load_root(Ctx& ctx, const Field& root, Config& cfg) {
   MapView m(ctx, root,
             {"route", "source", "target", "topics", "start_position", "crc_check", "consumer_group", "commit_interval",
-             "partition_sync", "audit", "limits", "metrics", "logging"});
+             "partition_sync", "audit", "limits", "resume", "metrics", "logging"});
   if (!m.valid()) return;
   if (auto v = m.require("route")) load_route(ctx, *v, cfg.route);
   ClusterFields source, target;
@@ -964,6 +975,7 @@ void load_root(Ctx& ctx, const Field& root, Config& cfg) {
   if (auto v = m.get("partition_sync")) load_partition_sync(ctx, *v, cfg.partition_sync);
   if (auto v = m.get("audit")) load_audit(ctx, *v, cfg.audit);
   if (auto v = m.get("limits")) load_limits(ctx, *v, cfg.limits);
+  if (auto v = m.get("resume")) load_resume(ctx, *v, cfg.resume);
   if (auto v = m.get("metrics")) load_metrics(ctx, *v, cfg.metrics);
   if (auto v = m.get("logging")) load_logging(ctx, *v, cfg.logging);
 

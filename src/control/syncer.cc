@@ -215,8 +215,14 @@ class Pass {
       auto share = std::max(milliseconds(1), left / (attempts - attempt + 1));
       auto r = f(share);
       const AdminError* e = error_of(r);
-      if (!e || !e->retriable() || attempt >= attempts) return r;
-      if (inconclusive && (e->ec == errc::timed_out || e->ec == errc::disconnected)) *inconclusive = true;
+      if (!e) return r;
+      // The attempt may have taken effect: no answer (timed out, disconnected), or the broker's
+      // REQUEST_TIMED_OUT, which says only that the controller did not finish within the
+      // request's timeout_ms; the creation goes on (seen with 2,000 partitions on Kafka 4.4).
+      if (inconclusive && (e->ec == errc::timed_out || e->ec == errc::disconnected ||
+                           e->ec == make_error_code(kafka_errc::request_timed_out)))
+        *inconclusive = true;
+      if (!e->retriable() || attempt >= attempts) return r;
       auto wait = std::min(opts_.retry_backoff * attempt,
                            std::chrono::duration_cast<milliseconds>(deadline - Clock::now()));
       if (wait <= milliseconds(0)) return r;
@@ -246,11 +252,20 @@ class Pass {
   // The target's partition count now, after a broker said another route got there first. Metadata
   // can lag the controller by a moment, so a count below `want` (or no topic) is read again a few
   // times before it is believed.
-  std::optional<int32_t> reread_count(const std::string& topic, int32_t want, std::string& why) {
+  // After a timed-out attempt of ours the creation may still be spreading to the brokers (a
+  // wide topic's metadata reaches them a while after the controller committed it), so then the
+  // re-reads go on, backing off, for up to opts_.timeout rather than max_attempts times.
+  std::optional<int32_t> reread_count(const std::string& topic, int32_t want, std::string& why, bool patient) {
     const int attempts = std::max(1, opts_.max_attempts);
+    const auto until = Clock::now() + opts_.timeout;
     std::optional<int32_t> count;
-    for (int attempt = 1; attempt <= attempts; ++attempt) {
-      if (attempt > 1) std::this_thread::sleep_for(opts_.retry_backoff * (attempt - 1));
+    for (int attempt = 1; attempt <= attempts || (patient && Clock::now() < until); ++attempt) {
+      if (attempt > 1) {
+        auto wait = std::min(opts_.retry_backoff * (attempt - 1), milliseconds(2000));
+        if (patient && attempt > attempts)
+          wait = std::min(wait, std::chrono::duration_cast<milliseconds>(until - Clock::now()));
+        if (wait > milliseconds(0)) std::this_thread::sleep_for(wait);
+      }
       auto r = retried("Metadata", target_, topic, [&](milliseconds t) { return target_.list_topics(t); });
       if (!r) {
         why = "re-reading the target failed: " + r.error().str();
@@ -269,7 +284,7 @@ class Pass {
   // (or an earlier attempt of ours that timed out took effect). Success if the target is now wide enough.
   void settle_race(SyncAction a, const AdminError& e, bool inconclusive) {
     std::string why;
-    auto now = reread_count(a.topic, a.source_partitions, why);
+    auto now = reread_count(a.topic, a.source_partitions, why, inconclusive);
     if (now && *now >= a.source_partitions) {
       a.outcome = inconclusive ? Outcome::done : Outcome::already_done_by_another_route;
       a.target_partitions_after = *now;
@@ -286,6 +301,23 @@ class Pass {
                       : "the broker answered " + e.str() + ", and " + why;
     }
     add(std::move(a));
+  }
+
+  // Every attempt timed out: one look whether one of them took effect after all. True (and
+  // the action added as done) when the target has the partitions wanted.
+  bool took_effect(SyncAction& a, const AdminError& e) {
+    auto r = target_.list_topics(opts_.timeout);
+    if (!r) return false;
+    for (const auto& t : *r) {
+      if (t.name != a.topic || t.partitions < a.source_partitions) continue;
+      a.outcome = Outcome::done;
+      a.target_partitions_after = t.partitions;
+      a.message = "the target has " + std::to_string(t.partitions) +
+                  " partitions now (a timed-out attempt of ours, or another route, did it): " + e.str();
+      add(std::move(a));
+      return true;
+    }
+    return false;
   }
 
   void sync_topic(const TopicInfo& src, std::optional<int32_t> target_count) {
@@ -342,6 +374,8 @@ class Pass {
         add(std::move(a));
       } else if (is(*err, kafka_errc::topic_already_exists)) {
         settle_race(std::move(a), *err, inconclusive);
+      } else if (inconclusive && err->retriable() && took_effect(a, *err)) {
+        // The last attempt timed out too, but an earlier one created the topic.
       } else {
         a.outcome = Outcome::failed;
         a.message = "CreateTopics with " + plan + " failed: " + err->str();
@@ -369,7 +403,10 @@ class Pass {
           a.message = "added " + std::to_string(src.partitions - *target_count) + " partitions";
           add(std::move(a));
         } else if (is(*err, kafka_errc::invalid_partitions)) {
+          // After a timed-out attempt: that attempt may have reached the count already.
           settle_race(std::move(a), *err, inconclusive);
+        } else if (inconclusive && err->retriable() && took_effect(a, *err)) {
+          // The last attempt timed out too, but an earlier one added the partitions.
         } else {
           a.outcome = Outcome::failed;
           a.message = "CreatePartitions to " + std::to_string(src.partitions) + " failed: " + err->str();

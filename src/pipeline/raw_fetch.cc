@@ -1,5 +1,7 @@
 #include "tiermirror/pipeline/raw_fetch.h"
 
+#include <mutex>
+
 #include "tiermirror/net/call.h"
 #include "tiermirror/protocol/messages/list_offsets.h"
 
@@ -53,6 +55,78 @@ void list_log_end_offset(const std::shared_ptr<net::Cluster>& cluster, const Top
                          std::function<void(std::error_code, int64_t)> handler) {
   list_offset_as(kDebuggingReplicaId, cluster, tp, kLatestTimestamp, Isolation::read_uncommitted, timeout,
                  std::move(handler));
+}
+
+void list_log_end_offsets(const std::shared_ptr<net::Cluster>& cluster, const std::vector<TopicPartition>& tps,
+                          net::Millis timeout,
+                          std::function<void(std::map<TopicPartition, ListedOffset>)> handler) {
+  struct Gather {
+    std::mutex mu;  // answers come back on each broker connection's strand
+    std::map<TopicPartition, ListedOffset> out;
+    size_t left = 0;
+    std::function<void(std::map<TopicPartition, ListedOffset>)> handler;
+  };
+  auto g = std::make_shared<Gather>();
+  g->handler = std::move(handler);
+  std::map<int32_t, std::vector<TopicPartition>> by_leader;
+  for (const auto& tp : tps) {
+    auto leader = cluster->leader(tp.topic, tp.partition);
+    if (leader) by_leader[*leader].push_back(tp);
+    else g->out[tp].ec = errc::no_leader;
+  }
+  g->left = by_leader.size();
+  if (by_leader.empty()) return g->handler(std::move(g->out));
+  auto one_done = [g](std::map<TopicPartition, ListedOffset> part) {
+    std::unique_lock lk(g->mu);
+    for (auto& [tp, r] : part) g->out[tp] = r;
+    if (--g->left > 0) return;
+    auto out = std::move(g->out);
+    lk.unlock();
+    g->handler(std::move(out));
+  };
+  for (auto& [leader, parts] : by_leader) {
+    auto fail_all = [parts](std::error_code ec) {
+      std::map<TopicPartition, ListedOffset> r;
+      for (const auto& tp : parts) r[tp].ec = ec;
+      return r;
+    };
+    auto conn = cluster->broker(leader);
+    if (!conn) {
+      one_done(fail_all(errc::no_leader));
+      continue;
+    }
+    protocol::ListOffsetsRequest req;
+    req.replica_id = kDebuggingReplicaId;  // the log end, replicated or not (list_log_end_offset)
+    std::map<std::string, size_t> topic_index;
+    for (const auto& tp : parts) {
+      auto [it, added] = topic_index.try_emplace(tp.topic, req.topics.size());
+      if (added) req.topics.push_back({tp.topic, {}});
+      req.topics[it->second].partitions.push_back({tp.partition, -1, kLatestTimestamp});
+    }
+    net::call<protocol::ListOffsetsResponse>(
+        conn, std::move(req), timeout,
+        [cluster, parts, fail_all, one_done](std::error_code ec, protocol::ListOffsetsResponse resp, int16_t) {
+          if (ec) {
+            cluster->report_error(ec);
+            return one_done(fail_all(ec));
+          }
+          // A partition the broker left out counts as malformed, as in list_offset_as.
+          auto r = fail_all(make_error_code(errc::malformed));
+          for (const auto& t : resp.topics) {
+            for (const auto& p : t.partitions) {
+              auto it = r.find(TopicPartition{t.name, p.partition_index});
+              if (it == r.end()) continue;
+              if (p.error_code != 0) {
+                it->second = {make_error_code(static_cast<kafka_errc>(p.error_code)), -1};
+                cluster->report_error(it->second.ec);
+              } else {
+                it->second = {{}, p.offset};
+              }
+            }
+          }
+          one_done(std::move(r));
+        });
+  }
 }
 
 void fetch_partition(const std::shared_ptr<net::Cluster>& cluster, const TopicPartition& tp, SourceOffset offset,

@@ -35,6 +35,36 @@ std::optional<int64_t> parse_resume_hint(std::string_view metadata) {
   return v;
 }
 
+// ---------------------------------------------------------------- failed scans
+
+bool resume_scan_failure_is_permanent(std::error_code ec) {
+  if (ec.category() != kafka_category()) return false;  // local: timeouts, disconnects, no leader
+  switch (static_cast<kafka_errc>(ec.value())) {
+    // ACLs do not change by themselves (and never while we wait): an operator has to act, and
+    // a restart picks the scan up again. Kafka answers these per partition on Fetch and
+    // ListOffsets (TOPIC_AUTHORIZATION_FAILED) or for the whole request.
+    case kafka_errc::topic_authorization_failed:
+    case kafka_errc::cluster_authorization_failed:
+    case kafka_errc::sasl_authentication_failed:
+    // The broker does not take the request version: retrying sends the same request.
+    case kafka_errc::unsupported_version:
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool resume_needs_scan(std::optional<int64_t> hint, int64_t target_log_end) {
+  if (target_log_end == 0) return false;  // never written: nothing of ours in it
+  return !hint || *hint != target_log_end;
+}
+
+net::Millis resume_scan_retry_delay(int failures, net::Millis backoff, net::Millis cap) {
+  auto d = std::max(backoff, net::Millis(1));
+  for (int i = 1; i < failures && d < cap; ++i) d *= 2;
+  return std::min(d, cap);
+}
+
 // ---------------------------------------------------------------- source units
 
 ResumeUnits resume_units(const std::vector<protocol::RecordBatchView>& batches, AbortedFilter& filter,
@@ -198,6 +228,8 @@ struct Scan : std::enable_shared_from_this<Scan> {
 
   void retry(std::error_code ec, std::string what, std::function<void()> again) {
     last_error = ec;
+    // Retrying within the scan cannot fix these either: the route decides (it pauses).
+    if (ec && resume_scan_failure_is_permanent(ec)) return fail(ec, what + ": " + ec.message());
     if (std::chrono::steady_clock::now() + opts.backoff >= deadline)
       return fail(ec ? ec : make_error_code(errc::timed_out), what + ": " + (ec ? ec.message() : "timed out") +
                                                                  " (retried until the scan deadline)");

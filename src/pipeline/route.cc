@@ -28,6 +28,7 @@ std::string_view to_string(PartitionState s) {
   switch (s) {
     case PartitionState::starting: return "starting";
     case PartitionState::waiting_target: return "waiting_target";
+    case PartitionState::resume_waiting: return "resume_waiting";
     case PartitionState::running: return "running";
     case PartitionState::paused: return "paused";
   }
@@ -54,6 +55,7 @@ struct Route::Partition {
   std::chrono::steady_clock::time_point retire_deadline{};
   // resolve_start's callbacks and retries hold a raw pointer until set_running_or_waiting.
   bool start_pending = false;
+  int resume_failures = 0;  // resume scans failed in a row (the backoff grows with it)
   // The target offset just after the last batch released (acknowledged in order), stored
   // with each commit as the exactly-once resume hint; else a lower bound of where this
   // process's deliveries land (the target high watermark when the resume scan ran).
@@ -369,6 +371,58 @@ void Route::resume(Partition& p, SourceOffset from, std::optional<int64_t> hint)
     schedule();
     return;
   }
+  screen_for_scan(p, from, hint);
+}
+
+void Route::screen_for_scan(Partition& p, SourceOffset from, std::optional<int64_t> hint) {
+  // Thousands of partitions start at once (or retry after an outage): their target log ends
+  // are read with one ListOffsets per broker, gathered for a moment, not one scan each.
+  screening_.push_back({&p, from, hint});
+  if (screen_armed_) return;
+  screen_armed_ = true;
+  after(net::Millis(20), [self = shared_from_this()] { self->screen_scans(); });
+}
+
+void Route::screen_scans() {
+  screen_armed_ = false;
+  auto batch = std::move(screening_);
+  screening_.clear();
+  std::vector<TopicPartition> tps;
+  for (const auto& s : batch) tps.push_back(s.p->tp);
+  auto self = shared_from_this();
+  list_log_end_offsets(target_, tps, opts_.request_timeout, [self, batch](std::map<TopicPartition, ListedOffset> ends) {
+    asio::post(self->strand_, [self, batch, ends = std::move(ends)] {
+      size_t spared = 0;
+      for (const auto& s : batch) {
+        Partition& p = *s.p;
+        auto it = ends.find(p.tp);
+        if (self->stopping_ || p.retiring || p.state == PartitionState::paused) {
+          self->set_running_or_waiting(p);  // ends the start chain
+        } else if (it != ends.end() && it->second.ec) {
+          // The target broker does not answer: a failed scan (no slot taken while it is down).
+          ResumeScanResult r;
+          r.ec = it->second.ec;
+          r.detail = "target ListOffsets (log end): " + it->second.ec.message();
+          r.resume_at = s.from;
+          if (!self->on_resume_scan_failed(p, s.from, s.hint, r)) self->on_resume_scanned(p, s.from, std::move(r));
+        } else if (it != ends.end() && !resume_needs_scan(s.hint, it->second.offset)) {
+          ++spared;
+          p.resume_failures = 0;
+          p.target_hint = it->second.offset;  // what this process sends lands from here
+          self->set_running_or_waiting(p);
+        } else {
+          self->queue_scan(p, s.from, s.hint);
+        }
+      }
+      if (spared > 0)
+        TM_INFO(kLog, "exactly-once resume: nothing in the target after the commit's target offset, no scan needed",
+                {{"route", self->opts_.name}, {"partitions", spared}, {"to_scan", batch.size() - spared}});
+      self->schedule();
+    });
+  });
+}
+
+void Route::queue_scan(Partition& p, SourceOffset from, std::optional<int64_t> hint) {
   ResumeScanOptions so;
   so.tp = p.tp;
   so.from = from;
@@ -379,16 +433,17 @@ void Route::resume(Partition& p, SourceOffset from, std::optional<int64_t> hint)
   so.max_message_bytes = max_message_bytes(p.tp.topic);
   so.force_repack = opts_.force_repack;
   so.request_timeout = opts_.request_timeout;
-  // Long enough to ride out a leader move or a broker restart; past it, at-least-once.
+  // Long enough to ride out a leader move; past it the scan is tried again (on_resume_scan_failed).
   so.deadline = std::max(2 * opts_.request_timeout, net::Millis(10000));
   so.backoff = opts_.retry_backoff;
   Partition* pp = &p;
   scans_waiting_.push_back([self = shared_from_this(), pp, so] {
     self->scans_running_++;
     scan_delivered(self->source_, self->target_, so, self->strand_,
-                   [self, pp, from = so.from](ResumeScanResult r) {
+                   [self, pp, from = so.from, hint = so.hint](ResumeScanResult r) {
                      self->scans_running_--;
-                     self->on_resume_scanned(*pp, from, std::move(r));
+                     if (!r.ec || !self->on_resume_scan_failed(*pp, from, hint, r))
+                       self->on_resume_scanned(*pp, from, std::move(r));
                      self->run_next_scan();
                    });
   });
@@ -404,11 +459,12 @@ void Route::run_next_scan() {
 }
 
 void Route::on_resume_scanned(Partition& p, SourceOffset from, ResumeScanResult r) {
+  p.resume_failures = 0;
   if (r.ec) {
-    // Never skip on doubt: from the committed offset, the batches delivered since the last
-    // commit are sent again (at-least-once for this partition, this time).
+    // resume.on_scan_failure: duplicate. Never skip on doubt: from the committed offset, the
+    // batches delivered since the last commit are sent again (at-least-once, this time).
     TM_ERROR(kLog, "exactly-once resume failed; resuming at the committed offset: batches delivered since the "
-                   "last commit will be duplicated in the target",
+                   "last commit will be duplicated in the target (resume.on_scan_failure: duplicate)",
              {{"route", opts_.name}, {"partition", p.tp.str()}, {"from_offset", from.value()},
               {"error", r.ec.message()}, {"detail", r.detail}});
     set_running_or_waiting(p);
@@ -450,6 +506,43 @@ void Route::on_resume_scanned(Partition& p, SourceOffset from, ResumeScanResult 
   set_running_or_waiting(p);
   schedule();
   if (moved && !stopping_) commit(nullptr);
+}
+
+bool Route::on_resume_scan_failed(Partition& p, SourceOffset from, std::optional<int64_t> hint,
+                                  const ResumeScanResult& r) {
+  p.counters.resume_scan_failures++;
+  if (opts_.resume_on_scan_failure == ResumeScanFailurePolicy::duplicate) return false;
+  if (resume_scan_failure_is_permanent(r.ec)) {
+    // Retrying cannot help, and going on would duplicate: the operator fixes it and restarts.
+    pause(p, "exactly-once resume scan refused (" + r.ec.message() + "): " + r.detail +
+                 "; fix it and restart (or set resume.on_scan_failure: duplicate)");
+    p.start_pending = false;
+    return true;
+  }
+  ++p.resume_failures;
+  auto delay = resume_scan_retry_delay(p.resume_failures, opts_.retry_backoff, opts_.resume_retry_max);
+  p.state = PartitionState::resume_waiting;
+  p.reason = "exactly-once resume scan failed " + std::to_string(p.resume_failures) + " time(s), retrying in " +
+             std::to_string(delay.count()) + " ms: " + r.detail;
+  // Thousands of partitions wait through one outage: a line at the 1st, 2nd, 4th, 8th... failure
+  // each, the rest at debug level (status and metrics show every one).
+  const bool loud = (p.resume_failures & (p.resume_failures - 1)) == 0;
+  TM_LOG_(loud ? log::Level::warn : log::Level::debug, kLog,
+          "exactly-once resume scan failed; the partition waits and scans again (no duplicates)",
+          {{"route", opts_.name}, {"partition", p.tp.str()}, {"from_offset", from.value()},
+           {"attempts", p.resume_failures}, {"retry_in_ms", delay.count()}, {"error", r.ec.message()},
+           {"detail", r.detail}});
+  after(delay, [self = shared_from_this(), pp = &p, from, hint] {
+    // start_pending keeps the partition alive (reap_retired) until this chain ends.
+    if (self->stopping_ || pp->retiring || pp->state != PartitionState::resume_waiting) {
+      pp->start_pending = false;
+      if (!self->stopping_ && !pp->retiring) self->set_running_or_waiting(*pp);
+      self->schedule();
+      return;
+    }
+    self->screen_for_scan(*pp, from, hint);
+  });
+  return true;
 }
 
 void Route::set_running_or_waiting(Partition& p) {
@@ -1222,10 +1315,11 @@ std::vector<PartitionStatus> Route::partition_statuses() const {
     s.next_fetch_offset = p->next_fetch.value();
     s.committed_offset = p->committed ? p->committed->value() : -1;
     auto released = p->queue.committed_next();
+    const bool started = p->state != PartitionState::starting && p->state != PartitionState::resume_waiting;
     s.acked_offset = released ? released->value()
                      : p->committed ? p->committed->value()
-                     : p->queue.empty() && p->state != PartitionState::starting ? p->next_fetch.value()
-                                                                                : -1;
+                     : p->queue.empty() && started ? p->next_fetch.value()
+                                                   : -1;
     s.high_watermark = p->high_watermark;
     s.buffered_bytes = p->queue.buffered_bytes();
     s.caught_up = p->state == PartitionState::running && p->queue.empty() && p->high_watermark >= 0 &&
@@ -1268,6 +1362,8 @@ void Route::reconfigure(RouteOptions rc) {
     o.total_bytes = rc.total_bytes;
     o.fetch_max_bytes = rc.fetch_max_bytes;
     o.inflight_per_partition = rc.inflight_per_partition;
+    // Live so an operator can choose duplicates for partitions waiting on a long outage.
+    o.resume_on_scan_failure = rc.resume_on_scan_failure;
     std::set<std::string> retired_topics;
     size_t retired = 0;
     for (auto& [tp, p] : self->parts_) {

@@ -251,6 +251,103 @@ TEST(MockPipeline, CrashAfterCommitsResumesFromTheCommitHint) {
   }
 }
 
+// Issue 18: the target broker leading partition 0 is down while the route starts after a
+// crash, longer than the resume scan's deadline (10 s). Under resume.on_scan_failure: wait the
+// partition waits (resume_waiting, failures counted) and scans again once the broker is back;
+// under duplicate it resumes at the committed offset and sends the first run's batches again.
+// Returns the duplicated batches per partition.
+std::vector<int64_t> target_down_at_start(pipeline::ResumeScanFailurePolicy policy) {
+  app::MockCluster src("src", 1), dst("dst", 2);
+  src.create_topic("t", 2, 1);
+  dst.create_topic("t", 2, 1);
+  rd_kafka_mock_partition_set_leader(dst.mock(), "t", 0, 2);
+  rd_kafka_mock_partition_set_leader(dst.mock(), "t", 1, 1);
+  traffic(src.bootstrap(), "t", 100, 1);
+  auto o = options("down", "t");
+  o.commit_interval = net::Millis(3600000);  // the first run's deliveries stay uncommitted
+  {
+    Mirror m(src.bootstrap(), dst.bootstrap(), o);
+    EXPECT_TRUE(m.wait_for([](const auto& st) {
+      return st.size() == 2 && st[0].batches > 0 && st[1].batches > 0;
+    }));
+    m.crash();
+  }
+  rd_kafka_mock_broker_set_down(dst.mock(), 2);
+  o = options("down", "t");
+  o.resume_on_scan_failure = policy;
+  Mirror m2(src.bootstrap(), dst.bootstrap(), o);
+  // The scan of partition 0 fails at its deadline (10 s).
+  EXPECT_TRUE(m2.wait_for([](const auto& st) { return st.size() == 2 && st[0].resume_scan_failures >= 1; },
+                          std::chrono::seconds(40)));
+  auto p0 = m2.status_of(0);
+  if (policy == pipeline::ResumeScanFailurePolicy::wait) {
+    EXPECT_EQ(p0.state, PartitionState::resume_waiting) << p0.reason;
+    EXPECT_NE(p0.reason.find("resume scan failed"), std::string::npos) << p0.reason;
+    EXPECT_TRUE(m2.wait_for([](const auto& st) { return st[1].state == PartitionState::running; }))
+        << "the other partition goes on";
+    // Still waiting a while later: no fallback to the committed offset.
+    std::this_thread::sleep_for(std::chrono::seconds(2));
+    EXPECT_EQ(m2.status_of(0).state, PartitionState::resume_waiting);
+  }
+  rd_kafka_mock_broker_set_up(dst.mock(), 2);
+  EXPECT_TRUE(m2.caught_up()) << m2.fatal_;
+  std::vector<int64_t> dups;
+  for (int p = 0; p < 2; ++p) {
+    auto source = read_all(src.bootstrap(), {"t", p});
+    auto target = read_all(dst.bootstrap(), {"t", p});
+    dups.push_back(static_cast<int64_t>(target.size()) - static_cast<int64_t>(source.size()));
+    if (policy == pipeline::ResumeScanFailurePolicy::wait) {
+      auto proof = app::prove_identity(target, {source});
+      EXPECT_TRUE(proof.ok) << "partition " << p << ": " << proof.detail;
+    }
+  }
+  EXPECT_EQ(m2.status_of(0).state, PartitionState::running);
+  std::printf("target down at start (%s): scan failures %llu, duplicated batches %lld / %lld\n",
+              policy == pipeline::ResumeScanFailurePolicy::wait ? "wait" : "duplicate",
+              static_cast<unsigned long long>(m2.status_of(0).resume_scan_failures),
+              static_cast<long long>(dups[0]), static_cast<long long>(dups[1]));
+  return dups;
+}
+
+TEST(MockPipeline, TargetDownAtStartWaitsThenResumesExactlyOnce) {
+  auto dups = target_down_at_start(pipeline::ResumeScanFailurePolicy::wait);
+  EXPECT_EQ(dups, (std::vector<int64_t>{0, 0}));
+}
+
+TEST(MockPipeline, TargetDownAtStartDuplicatesOnlyWhenTheOperatorChoseSo) {
+  auto dups = target_down_at_start(pipeline::ResumeScanFailurePolicy::duplicate);
+  EXPECT_GT(dups[0], 0) << "resumed at the committed offset: the first run's batches again";
+  EXPECT_EQ(dups[1], 0);
+}
+
+// Issue 18: at start, one ListOffsets per target broker finds the partitions whose target
+// holds nothing after the commit's hint; they resume without a scan. Every later target
+// ListOffsets is refused here, so a partition that scanned anyway would pause.
+TEST(MockPipeline, PartitionsWithNothingAfterTheHintResumeWithoutAScan) {
+  app::MockCluster src("src", 1), dst("dst", 1);
+  src.create_topic("t", 8, 1);
+  dst.create_topic("t", 8, 1);
+  traffic(src.bootstrap(), "t", 100, 1);
+  {
+    Mirror m(src.bootstrap(), dst.bootstrap(), options("spared", "t"));
+    ASSERT_TRUE(m.caught_up());
+  }  // graceful: every commit's hint is the target log end
+  traffic(src.bootstrap(), "t", 50, 40);  // so the restart has something to resume
+  // The batched looks: at most one request per partition (the partitions' source end offsets
+  // come back at different moments, so they may be screened in a few rounds).
+  std::vector<rd_kafka_resp_err_t> errs(8, RD_KAFKA_RESP_ERR_NO_ERROR);
+  errs.resize(8 + 3 * 8, RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED);
+  rd_kafka_mock_push_request_errors_array(dst.mock(), 2 /* ListOffsets */, errs.size(), errs.data());
+  Mirror m2(src.bootstrap(), dst.bootstrap(), options("spared", "t"));
+  ASSERT_TRUE(m2.caught_up()) << m2.fatal_;
+  for (const auto& s : m2.status()) {
+    EXPECT_EQ(s.state, PartitionState::running) << s.tp.str() << ": " << s.reason;
+    EXPECT_EQ(s.resume_scan_failures, 0u) << s.tp.str();
+  }
+  rd_kafka_mock_clear_request_errors(dst.mock(), 2);
+  expect_identity(dst.bootstrap(), {src.bootstrap()}, "t", 8);
+}
+
 TEST(MockPipeline, CrashWhileAnotherRouteWritesTheSameTargetPartition) {
   app::MockCluster a("dc-a", 1), b("dc-b", 1), agg("aggregate", 1);
   for (auto* c : {&a, &b}) c->create_topic("clicks", 1, 1);

@@ -1221,5 +1221,93 @@ TEST(RealMirror, GrowthNewTopicAndNarrowedWhitelistInARunningRoute) {
               env.kafka_version.c_str(), a.c_str(), c.c_str(), b.c_str());
 }
 
+
+// Issue 18: the target broker holding a partition (replication factor 1, so nobody else can
+// lead it) is down when the route starts after a kill -9, for longer than the resume scan's
+// deadline. The partition waits in resume_waiting and scans again once the broker is back:
+// every batch delivered before the kill is found, none sent twice, none lost.
+TEST(RealMirror, ResumeWaitsForATargetBrokerDownAtStart) {
+  TIERMIRROR_REAL_ENV(env);
+  if (env.target.brokers < 2) GTEST_SKIP() << "needs a target cluster of 2 or more brokers";
+  real::Scratch dir("tm-real-e2e");
+  const std::string topic = real::unique_topic("resume-wait");
+  const std::string route = "e2e-resume-wait-" + std::to_string(::getpid());
+  auto source_admin = admin_for("source", env.source.bootstrap);
+  auto target_admin = admin_for("target", env.target.bootstrap);
+  ASSERT_EQ(create_topic(source_admin, topic, 1), "");
+  if (auto e = target_admin.create_topic(topic, 1, 1, {}, kAdminTimeout)) FAIL() << e->str();
+  ASSERT_EQ(settled_partitions(target_admin, topic, 1), 1);
+  for (const char* codec : {"none", "lz4", "zstd"}) {
+    app::TrafficOptions t;
+    t.codec = codec;
+    t.records = 3000;
+    app::produce_traffic(env.source.bootstrap, topic, t);
+  }
+  const TopicPartition tp{topic, 0};
+  Readers rd(env);
+  rd.refresh();
+
+  // First life: everything delivered, nothing committed (commit_interval 1h), then kill -9.
+  auto yaml = route_yaml(env, route, "[" + topic + "]");
+  auto first = yaml;
+  first.replace(first.find("commit_interval: 1s"), 19, "commit_interval: 1h");
+  std::ofstream(dir / "first.yaml") << first;
+  {
+    RunProcess run((dir / "first.yaml").string(), dir / "first.log");
+    ASSERT_GT(run.pid(), 0);
+    const int64_t end = high_watermark(rd.source.cluster, tp);
+    ASSERT_TRUE(wait_until([&] { return high_watermark(rd.target.cluster, tp) == end; }, 60s, 100ms))
+        << tail(run.log());
+  }  // SIGKILL
+
+  auto md = rd.target.refresh();
+  ASSERT_TRUE(md && md->partition(topic, 0));
+  const int node = md->partition(topic, 0)->leader;
+  ASSERT_GE(node, 1);
+  ASSERT_TRUE(env.stop_node(env.target, node));
+  struct Restart {
+    const real::RealEnv& env;
+    int node;
+    bool started = false;
+    ~Restart() {
+      if (!started) env.start_node(env.target, node);
+    }
+  } restart{env, node};
+
+  // Second life: the scan's deadline is max(2 x 5 s, 10 s); the broker stays down longer. Its
+  // address is left out of the bootstrap list: this is about the resume scan, not bootstrapping.
+  const std::string down = ":" + std::to_string(md->brokers.at(node).endpoint.port);
+  std::string others;
+  std::istringstream list(env.target.bootstrap);
+  for (std::string b; std::getline(list, b, ',');)
+    if (b.size() < down.size() || b.compare(b.size() - down.size(), down.size(), down) != 0)
+      others += (others.empty() ? "" : ",") + b;
+  auto second = yaml + "limits: {request_timeout: 5s}\n";
+  second.replace(second.find(yaml_list(env.target.bootstrap)), yaml_list(env.target.bootstrap).size(),
+                 yaml_list(others));
+  std::ofstream(dir / "second.yaml") << second;
+  RunProcess run((dir / "second.yaml").string(), dir / "second.log", {"--until-caught-up"});
+  ASSERT_GT(run.pid(), 0);
+  ASSERT_TRUE(wait_until([&] { return run.log().find("the partition waits and scans again") != std::string::npos; },
+                         60s, 200ms))
+      << tail(run.log());
+  std::this_thread::sleep_for(12s);  // past the scan deadline: still waiting, nothing sent
+  EXPECT_EQ(run.log().find("resuming at the committed offset"), std::string::npos) << tail(run.log());
+  ASSERT_TRUE(env.start_node(env.target, node));
+  restart.started = true;
+  auto status = run.wait(120s);
+  ASSERT_EQ(status, std::optional<int>(0)) << tail(run.log());
+  EXPECT_EQ(refusals(run.log()), "");
+
+  rd.refresh();
+  auto src = app::read_partition(rd.source.cluster, tp);
+  auto dst = app::read_partition(rd.target.cluster, tp);
+  EXPECT_EQ(dst.batches.size(), src.batches.size()) << "duplicated (or lost) batches";
+  auto proof = app::prove_identity(dst.batches, {src.batches});
+  EXPECT_TRUE(proof.ok) << proof.detail;
+  std::printf("resume wait on %s: broker %d down at start; %zu source batches, %zu target batches\n",
+              env.kafka_version.c_str(), node, src.batches.size(), dst.batches.size());
+}
+
 }  // namespace
 }  // namespace tiermirror::test

@@ -116,6 +116,7 @@ class RouteMetrics : public pipeline::RouteObserver {
   struct Seen {
     uint64_t dropped = 0;
     std::map<std::string, uint64_t> repacked;
+    uint64_t resume_scan_failures = 0;
   };
 
   std::string route_;
@@ -123,7 +124,7 @@ class RouteMetrics : public pipeline::RouteObserver {
   bool per_partition_;
   prometheus::Family<prometheus::Counter>&records_, &batches_, &bytes_;
   prometheus::Family<prometheus::Counter>&p_records_, &p_batches_, &p_bytes_;
-  prometheus::Family<prometheus::Counter>&repacked_, &dropped_, &lost_, &errors_;
+  prometheus::Family<prometheus::Counter>&repacked_, &dropped_, &lost_, &errors_, &resume_scan_failures_;
   prometheus::Family<prometheus::Counter>&sync_passes_, &sync_actions_, &sync_verdicts_, &reloads_;
   prometheus::Histogram& latency_;
   std::map<std::string, TopicCounters> topics_;

@@ -132,6 +132,13 @@ struct LimitsConfig {
   milliseconds request_timeout{std::chrono::seconds(30)};
 };
 
+/// What a partition does when its exactly-once resume scan fails (broker down, deadline).
+enum class ResumeOnScanFailure { wait, duplicate };
+
+struct ResumeConfig {
+  ResumeOnScanFailure on_scan_failure = ResumeOnScanFailure::wait;
+};
+
 struct MetricsConfig {
   std::optional<HostPort> listen = HostPort{"127.0.0.1", 9644};  // nullopt = disabled ("")
   bool per_partition_labels = true;
@@ -159,6 +166,7 @@ struct Config {
   PartitionSyncConfig partition_sync;
   AuditConfig audit;
   LimitsConfig limits;
+  ResumeConfig resume;
   MetricsConfig metrics;
   LoggingConfig logging;
 

@@ -3,6 +3,8 @@
 // record set is split into batch views — nothing is decompressed. Used by `probe`, the
 // demo's proofs and the tests; the mirroring fetchers batch many partitions per request.
 #include <functional>
+#include <map>
+#include <vector>
 #include <optional>
 #include <string>
 #include <system_error>
@@ -29,6 +31,19 @@ void list_offset(const std::shared_ptr<net::Cluster>& cluster, const TopicPartit
 /// consumer's latest is the high watermark).
 void list_log_end_offset(const std::shared_ptr<net::Cluster>& cluster, const TopicPartition& tp, net::Millis timeout,
                          std::function<void(std::error_code, int64_t)> handler);
+
+/// One partition's answer in a batched ListOffsets.
+struct ListedOffset {
+  std::error_code ec;
+  int64_t offset = -1;
+};
+
+/// The leaders' log end offsets (as list_log_end_offset) of many partitions: one ListOffsets
+/// request per leader broker, each with `timeout`. `handler` runs once, on a connection's
+/// strand or at once, with an answer (or an error) for every partition asked.
+void list_log_end_offsets(const std::shared_ptr<net::Cluster>& cluster, const std::vector<TopicPartition>& tps,
+                          net::Millis timeout,
+                          std::function<void(std::map<TopicPartition, ListedOffset>)> handler);
 
 struct FetchedPartition {
   std::error_code ec;                 // transport or Kafka error (kafka_category)

@@ -17,8 +17,11 @@
 //   stops the matching there: what follows is sent again (a duplicate at worst), never skipped.
 //
 // The matcher is pure (unit-tested with built batches); scan_delivered() drives it with
-// Fetch and ListOffsets requests, each with a deadline. Any failure ends the scan with an
-// error and the route falls back to the committed offset (at-least-once), loudly.
+// Fetch and ListOffsets requests, each with a deadline. A failed scan is retried by the route
+// (a broker down for a while must not turn exactly-once into at-least-once): the partition
+// waits in `resume_waiting` with growing backoff until a scan succeeds, pauses when the failure
+// can never go away (resume_scan_failure_is_permanent), and falls back to the committed offset
+// (at-least-once) only when the operator chose so (resume.on_scan_failure: duplicate).
 #include <boost/asio/any_io_executor.hpp>
 
 #include <cstdint>
@@ -127,6 +130,23 @@ struct ResumeMatch {
 };
 ResumeMatch match_delivered(const std::vector<protocol::RecordBatchView>& target, std::vector<ResumeUnit> units,
                             SourceOffset from);
+
+/// A failure that retrying cannot fix, so the partition pauses with the reason rather than
+/// retrying forever (or duplicating): authorization refused on either cluster, a request the
+/// broker does not support. Everything else (timeouts, no leader, a broker down, retriable
+/// Kafka errors, a deadline) is worth another scan.
+bool resume_scan_failure_is_permanent(std::error_code ec);
+
+/// Whether a partition needs the scan, from its target log end offset (one batched
+/// ListOffsets per broker at start). The scan can find nothing to match when the target log
+/// ends where the commit's hint says the uncommitted batches would begin (nothing was appended
+/// after the last commit: not by us, not by another route) or the target partition never held
+/// anything; it would resume at the committed offset, with the log end as the next hint.
+/// Anything else (data after the hint, no hint, a hint beyond the log end) needs the scan.
+bool resume_needs_scan(std::optional<int64_t> hint, int64_t target_log_end);
+
+/// The wait before scan attempt `failures` + 1: `backoff` doubling per failure, at most `cap`.
+net::Millis resume_scan_retry_delay(int failures, net::Millis backoff, net::Millis cap);
 
 struct ResumeScanOptions {
   TopicPartition tp;

@@ -32,6 +32,11 @@ namespace tiermirror::pipeline {
 
 class GroupOffsets;  // group_offsets.h
 struct ResumeScanResult;
+/// What a route does when a partition's exactly-once resume scan fails (resume.h).
+enum class ResumeScanFailurePolicy {
+  wait,       // retry with backoff until a scan succeeds (exactly-once kept)
+  duplicate,  // resume at the committed offset at once: what was delivered since is sent again
+};
 
 struct PartitionStatus;
 
@@ -72,13 +77,20 @@ struct RouteOptions {
   /// it starts from a committed offset. Without a usable hint in the commit, the scan starts
   /// about half of this before the target's high watermark.
   size_t resume_scan_bytes = 64u << 20;
-  /// Partitions scanning at once (each holds at most two fetch responses of ~1 MiB).
+  /// Partitions scanning at once (each holds at most two fetch responses of ~1 MiB). Not
+  /// counted: the batched log end look that spares the scan where the target holds nothing
+  /// after the commit's hint (one ListOffsets per target broker for all partitions starting).
   int resume_scans_in_parallel = 4;
   /// Check the CRC-32C of every fetched batch before it is sent (config `crc_check: fetch`).
   /// Off, a batch forwarded as fetched is checked by the target broker, which refuses a corrupt
   /// one (CORRUPT_MESSAGE) and the partition pauses before it; batches dropped or repacked are
   /// checked here either way.
   bool verify_crc_on_fetch = false;
+  /// A failed resume scan (broker down, deadline, retriable errors): `wait` retries it, after
+  /// retry_backoff doubling up to resume_retry_max, until it succeeds; `duplicate` resumes at
+  /// the committed offset at once (at-least-once: what was delivered since is sent again).
+  ResumeScanFailurePolicy resume_on_scan_failure = ResumeScanFailurePolicy::wait;
+  net::Millis resume_retry_max{30000};
   /// Benchmarks only: repack every batch (decompress, renumber, recompress), to measure
   /// what the identity path saves. Never set in production.
   bool force_repack = false;
@@ -88,7 +100,8 @@ struct RouteOptions {
   CommitGate before_commit;
 };
 
-enum class PartitionState { starting, waiting_target, running, paused };
+/// resume_waiting: its exactly-once resume scan failed and is retried (the reason says why).
+enum class PartitionState { starting, waiting_target, resume_waiting, running, paused };
 std::string_view to_string(PartitionState s);
 
 struct PartitionStatus {
@@ -107,6 +120,8 @@ struct PartitionStatus {
   /// Exactly-once resume at start: source batches found already in the target (delivered by
   /// an earlier process after its last commit) and skipped, and target batches scanned.
   uint64_t resume_matched_batches = 0, resume_scanned_batches = 0;
+  /// Resume scans that failed (each retried, or the partition paused / duplicated).
+  uint64_t resume_scan_failures = 0;
   std::map<std::string, uint64_t> repacked_by_reason;  // offset_gaps, empty, legacy_format, too_large
   int64_t acked_max_timestamp = -1;     // latest record time the target acknowledged
   /// Running, everything fetched was acknowledged, and the fetch position reached the
@@ -166,7 +181,8 @@ class Route : public std::enable_shared_from_this<Route> {
   /// their acknowledged offsets and are removed. Newly selected topics start at the next
   /// metadata pass, which this triggers. Taken from `next`: select_topic, start_earliest,
   /// commit_interval, metadata_interval, request_timeout, bytes_per_partition, total_bytes,
-  /// fetch_max_bytes, inflight_per_partition; everything else stays as it started.
+  /// fetch_max_bytes, inflight_per_partition, resume_on_scan_failure (from the next failed scan);
+  /// everything else stays as it started.
   void reconfigure(RouteOptions next);
 
  private:
@@ -195,8 +211,15 @@ class Route : public std::enable_shared_from_this<Route> {
   };
   void resolve_start(std::vector<TopicPartition> tps, std::map<TopicPartition, std::optional<StartCommit>> committed);
   void resume(Partition& p, SourceOffset from, std::optional<int64_t> hint);
+  /// Screens the partition with the others starting now (screen_scans), then scans if needed.
+  void screen_for_scan(Partition& p, SourceOffset from, std::optional<int64_t> hint);
+  void screen_scans();
+  void queue_scan(Partition& p, SourceOffset from, std::optional<int64_t> hint);
   void run_next_scan();
   void on_resume_scanned(Partition& p, SourceOffset from, ResumeScanResult r);
+  /// False when the partition goes on at `from` (policy duplicate); else it waits or pauses.
+  bool on_resume_scan_failed(Partition& p, SourceOffset from, std::optional<int64_t> hint,
+                             const ResumeScanResult& r);
   void set_running_or_waiting(Partition& p);
 
   void schedule();
@@ -274,6 +297,13 @@ class Route : public std::enable_shared_from_this<Route> {
   bool metadata_loaded_ = false;
   bool reap_armed_ = false;
   std::map<TopicPartition, int32_t> retired_sequences_;  // see PartitionQueue::resume_sequence
+  struct Screening {
+    Partition* p;
+    SourceOffset from;
+    std::optional<int64_t> hint;
+  };
+  std::vector<Screening> screening_;  // partitions whose target log end is asked next (screen_scans)
+  bool screen_armed_ = false;
   std::deque<std::function<void()>> scans_waiting_;  // resume scans beyond resume_scans_in_parallel
   int scans_running_ = 0;
 };

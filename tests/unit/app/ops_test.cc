@@ -50,7 +50,10 @@ OpsSnapshot snapshot() {
   b.reason = "corrupt source batch at offset 80 (crc_mismatch) <script>alert(1)</script>";
   auto c = part("clicks", 0, pipeline::PartitionState::waiting_target, 10, 0);
   c.reason = "target partition 0 of 'clicks' does not exist";
-  s.route.partitions = {a, b, c};
+  auto d = part("clicks", 1, pipeline::PartitionState::resume_waiting, 10, 0);
+  d.reason = "exactly-once resume scan failed 3 time(s), retrying in 800 ms: target Fetch: timed out";
+  d.resume_scan_failures = 3;
+  s.route.partitions = {a, b, c, d};
   s.source_in_flight = 2;
   s.target_in_flight = 3;
   s.receive_buffers = BufferPool::Stats{4096, 8192, 7, 3, 2};
@@ -103,6 +106,8 @@ TEST(Ops, PauseReasonsHaveBoundedKinds) {
   EXPECT_EQ(pause_kind("fetch offset 9 is beyond the source log end (topic recreated?)"), "offset_beyond_log_end");
   EXPECT_EQ(pause_kind("INVALID_REQUEST from the source broker on Fetch (not retriable)"), "source_refused");
   EXPECT_EQ(pause_kind("cannot repack the batch at offset 1: x"), "repack_failed");
+  EXPECT_EQ(pause_kind("exactly-once resume scan refused (TOPIC_AUTHORIZATION_FAILED: x): target Fetch"),
+            "resume_scan_refused");
   EXPECT_EQ(pause_kind("something new"), "other");
   for (auto k : pause_kinds()) EXPECT_FALSE(k.empty());
 }
@@ -132,6 +137,10 @@ TEST(Ops, StatusJsonHasTheRouteTopicsAndPartitions) {
   EXPECT_EQ(orders["partitions"][1]["state"], "paused");
   EXPECT_NE(orders["partitions"][1]["reason"].get<std::string>().find("corrupt source batch"), std::string::npos);
   EXPECT_EQ(j["topics"][1]["partitions"][0]["state"], "waiting_target");
+  const auto& waiting = j["topics"][1]["partitions"][1];
+  EXPECT_EQ(waiting["state"], "resume_waiting");
+  EXPECT_NE(waiting["reason"].get<std::string>().find("retrying in 800 ms"), std::string::npos);
+  EXPECT_EQ(waiting["resume"]["scan_failures"], 3);
 }
 
 TEST(Ops, StatusJsonSurvivesBytesThatAreNotUtf8) {
@@ -225,6 +234,12 @@ TEST(Ops, MetricsHaveEveryFamily) {
   EXPECT_NE(text.find("tiermirror_batches_repacked_total{reason=\"offset_gaps\",route=\"r1\",topic=\"orders\"} 2"),
             std::string::npos);
   EXPECT_NE(text.find("tiermirror_batches_dropped_total{route=\"r1\",topic=\"orders\"} 1"), std::string::npos);
+  // A partition waiting for its resume scan, and the failed scans (counted once).
+  EXPECT_NE(text.find("tiermirror_partitions{route=\"r1\",topic=\"clicks\",partition=\"1\",state=\"resume_waiting\"} 1"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("tiermirror_resume_scan_failures_total{route=\"r1\",topic=\"clicks\"} 3"), std::string::npos)
+      << text;
 }
 
 TEST(Ops, WithoutPerPartitionLabelsEverythingAggregatesPerTopic) {

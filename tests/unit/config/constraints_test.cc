@@ -203,6 +203,9 @@ std::vector<Case> cases() {
       // route behaviour
       {"start position", extra("start_position: oldest\n"), "start_position", "expected one of: earliest, latest"},
       {"crc check", extra("crc_check: never\n"), "crc_check", "expected one of: target, fetch"},
+      {"resume on scan failure", extra("resume:\n  on_scan_failure: skip\n"), "resume.on_scan_failure",
+       "expected one of: wait, duplicate"},
+      {"resume unknown key", extra("resume:\n  on_failure: wait\n"), "resume.on_failure", "unknown key"},
       {"consumer group not empty", extra("consumer_group: ''\n"), "consumer_group", "must not be empty"},
       {"duration needs a unit", extra("commit_interval: 5\n"), "commit_interval", "needs a unit, e.g. 5s"},
       {"duration not negative", extra("commit_interval: -5s\n"), "commit_interval", "cannot be negative"},

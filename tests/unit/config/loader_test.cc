@@ -102,6 +102,7 @@ TEST(Load, Defaults) {
   EXPECT_EQ(c.consumer_group, "tiermirror-r1");
   EXPECT_EQ(c.start_position, StartPosition::earliest);
   EXPECT_EQ(c.crc_check, CrcCheck::target);
+  EXPECT_EQ(c.resume.on_scan_failure, ResumeOnScanFailure::wait);  // exactly-once unless chosen
   EXPECT_EQ(c.commit_interval, milliseconds(5000));
   EXPECT_TRUE(c.partition_sync.enabled);
   EXPECT_TRUE(c.partition_sync.create_missing_topics);
@@ -144,6 +145,7 @@ audit: {enabled: false, topic: audit.x, cluster: source, bucket: 1h, publish_int
         topic_partitions: 3, topic_replication_factor: 3, topic_retention: 7d}
 limits: {bytes_per_partition: 1MiB, total_bytes: 1GB, inflight_per_partition: 1, fetch_max_bytes: 2147483647,
          request_timeout: 1500ms}
+resume: {on_scan_failure: duplicate}
 metrics: {listen: "", per_partition_labels: false}
 logging: {level: debug, format: json}
 )";
@@ -152,6 +154,7 @@ logging: {level: debug, format: json}
   const Config& c = *r.config;
   EXPECT_EQ(c.start_position, StartPosition::latest);
   EXPECT_EQ(c.crc_check, CrcCheck::fetch);
+  EXPECT_EQ(c.resume.on_scan_failure, ResumeOnScanFailure::duplicate);
   EXPECT_EQ(c.consumer_group, "my-group");
   EXPECT_EQ(c.commit_interval, milliseconds(90'000));
   EXPECT_FALSE(c.partition_sync.enabled);

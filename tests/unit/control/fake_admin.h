@@ -65,6 +65,8 @@ class FakeAdmin : public Admin {
   /// Run just before create_topic / create_partitions is applied (after the call is recorded):
   /// another route acting at the same moment.
   std::function<void(FakeAdmin&, const std::string& topic)> before_create_topic, before_create_partitions;
+  /// Run at the start of every list_topics (metadata that catches up with the controller late).
+  std::function<void(FakeAdmin&)> before_list_topics;
 
   /// Adds a topic; `overrides` are set on the topic itself (is_default false), the rest are the
   /// broker defaults.
@@ -96,6 +98,7 @@ class FakeAdmin : public Admin {
 
   AdminResult<std::vector<TopicInfo>> list_topics(std::chrono::milliseconds timeout) override {
     calls.push_back(Call{Op::list_topics, {}, 0, 0, {}, timeout});
+    if (before_list_topics) before_list_topics(*this);
     if (auto e = take(Op::list_topics, {})) return *e;
     std::vector<TopicInfo> out;
     for (const auto& [name, t] : topics) out.push_back(TopicInfo{name, t.partitions, t.internal});

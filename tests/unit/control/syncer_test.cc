@@ -245,6 +245,57 @@ TEST_F(SyncerTest, InvalidPartitionsButStillNarrowerFails) {
   EXPECT_TRUE(r.failed());
 }
 
+// Issue 18, seen with 2,000 partitions on Kafka 4.4: CreateTopics answered REQUEST_TIMED_OUT
+// (the controller went on creating), the retry TOPIC_ALREADY_EXISTS, and the brokers' metadata
+// showed the topic only a while later. The syncer keeps re-reading and carries on.
+TEST_F(SyncerTest, RequestTimedOutThenTopicAlreadyExistsWhileMetadataLags) {
+  source.add_topic("wide", 2000);
+  opts.retry_backoff = milliseconds(20);
+  target.fail_next(Op::create_topic, kafka_error(kafka_errc::request_timed_out, "Request timed out."));
+  target.fail_next(Op::create_topic, kafka_error(kafka_errc::topic_already_exists, "Topic 'wide' already exists."));
+  // The pass's own listing, then 6 re-reads see nothing (more than max_attempts): then it shows.
+  target.before_list_topics = [n = 0](FakeAdmin& t) mutable {
+    if (++n == 8) t.add_topic("wide", 2000);
+  };
+  auto r = run();
+  ASSERT_EQ(r.actions.size(), 1u);
+  EXPECT_EQ(r.actions[0].outcome, Outcome::done) << r.actions[0].message;
+  EXPECT_EQ(r.actions[0].target_partitions_after, 2000);
+  EXPECT_NE(r.actions[0].message.find("timed-out attempt"), std::string::npos) << r.actions[0].message;
+  EXPECT_FALSE(r.failed());
+}
+
+TEST_F(SyncerTest, EveryAttemptRequestTimedOutButTheCreationCompleted) {
+  source.add_topic("wide", 2000);
+  target.before_create_topic = [](FakeAdmin& t, const std::string& topic) {
+    if (!t.topics.count(topic)) t.add_topic(topic, 2000);  // the first attempt did it
+    t.fail_next(Op::create_topic, kafka_error(kafka_errc::request_timed_out, "Request timed out."));
+  };
+  auto r = run();
+  ASSERT_EQ(r.actions.size(), 1u);
+  EXPECT_EQ(target.count(Op::create_topic), opts.max_attempts);
+  EXPECT_EQ(r.actions[0].outcome, Outcome::done) << r.actions[0].message;
+  EXPECT_EQ(r.actions[0].target_partitions_after, 2000);
+  EXPECT_FALSE(r.failed());
+}
+
+TEST_F(SyncerTest, RequestTimedOutThenInvalidPartitionsWhileMetadataLags) {
+  source.add_topic("t", 2000);
+  target.add_topic("t", 100);
+  opts.retry_backoff = milliseconds(20);
+  target.fail_next(Op::create_partitions, kafka_error(kafka_errc::request_timed_out, "Request timed out."));
+  target.fail_next(Op::create_partitions, kafka_error(kafka_errc::invalid_partitions, "Topic already has 2000 partitions."));
+  target.before_list_topics = [n = 0](FakeAdmin& t) mutable {
+    if (++n == 8) t.topics["t"].partitions = 2000;
+  };
+  auto r = run();
+  ASSERT_EQ(r.actions.size(), 1u);
+  EXPECT_EQ(r.actions[0].kind, Kind::add_partitions);
+  EXPECT_EQ(r.actions[0].outcome, Outcome::done) << r.actions[0].message;
+  EXPECT_EQ(r.actions[0].target_partitions_after, 2000);
+  EXPECT_FALSE(r.failed());
+}
+
 TEST_F(SyncerTest, RaceWhenTheReReadFailsIsAFailure) {
   source.add_topic("t", 6);
   // The first list_topics (the pass's) succeeds; every re-read is refused.

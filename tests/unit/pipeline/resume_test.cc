@@ -54,6 +54,41 @@ struct Fixture {
 // Another route's batches in the same target partition.
 Bytes other(int i) { return source_bytes(9000 + i, 2, "b" + std::to_string(i), 1600000000000); }
 
+TEST(ResumeScanFailure, OnlyWhatRetryingCannotFixIsPermanent) {
+  using pipeline::resume_scan_failure_is_permanent;
+  EXPECT_TRUE(resume_scan_failure_is_permanent(make_error_code(kafka_errc::topic_authorization_failed)));
+  EXPECT_TRUE(resume_scan_failure_is_permanent(make_error_code(kafka_errc::cluster_authorization_failed)));
+  EXPECT_TRUE(resume_scan_failure_is_permanent(make_error_code(kafka_errc::unsupported_version)));
+  // A broker down, a deadline, leadership moving: the next scan may succeed.
+  EXPECT_FALSE(resume_scan_failure_is_permanent(make_error_code(errc::timed_out)));
+  EXPECT_FALSE(resume_scan_failure_is_permanent(make_error_code(errc::disconnected)));
+  EXPECT_FALSE(resume_scan_failure_is_permanent(make_error_code(errc::no_leader)));
+  EXPECT_FALSE(resume_scan_failure_is_permanent(make_error_code(kafka_errc::not_leader_or_follower)));
+  EXPECT_FALSE(resume_scan_failure_is_permanent(make_error_code(kafka_errc::request_timed_out)));
+  EXPECT_FALSE(resume_scan_failure_is_permanent(make_error_code(kafka_errc::unknown_topic_or_partition)));
+}
+
+TEST(ResumeScreen, OnlyATargetWithNothingAfterTheHintIsSpared) {
+  using pipeline::resume_needs_scan;
+  EXPECT_FALSE(resume_needs_scan(1000, 1000));           // nothing appended since the commit
+  EXPECT_FALSE(resume_needs_scan(std::nullopt, 0));      // the target partition never held anything
+  EXPECT_FALSE(resume_needs_scan(0, 0));
+  EXPECT_TRUE(resume_needs_scan(1000, 1001));            // ours, or another route's: the scan tells
+  EXPECT_TRUE(resume_needs_scan(std::nullopt, 5));       // no hint: the bounded tail scan
+  EXPECT_TRUE(resume_needs_scan(1000, 900));             // hint beyond the log end: truncated, recreated
+}
+
+TEST(ResumeScanFailure, RetryDelayDoublesUpToTheCap) {
+  using pipeline::resume_scan_retry_delay;
+  using net::Millis;
+  EXPECT_EQ(resume_scan_retry_delay(1, Millis(200), Millis(30000)), Millis(200));
+  EXPECT_EQ(resume_scan_retry_delay(2, Millis(200), Millis(30000)), Millis(400));
+  EXPECT_EQ(resume_scan_retry_delay(5, Millis(200), Millis(30000)), Millis(3200));
+  EXPECT_EQ(resume_scan_retry_delay(9, Millis(200), Millis(30000)), Millis(30000));
+  EXPECT_EQ(resume_scan_retry_delay(1000000, Millis(200), Millis(30000)), Millis(30000));  // no overflow
+  EXPECT_EQ(resume_scan_retry_delay(1, Millis(0), Millis(30000)), Millis(1));
+}
+
 TEST(ResumeHint, RoundTripsAndRejectsForeignMetadata) {
   EXPECT_EQ(format_resume_hint(1234), "tm1 t=1234");
   EXPECT_EQ(parse_resume_hint("tm1 t=1234"), 1234);
