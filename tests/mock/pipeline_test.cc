@@ -444,7 +444,7 @@ TEST(MockPipeline, CrashBetweenPiecesOfARepackedBatchLeavesNoDuplicates) {
   o.max_message_bytes = 8 << 10;
   o.commit_interval = net::Millis(3600000);  // nothing committed before the crash
   o.inflight_per_partition = 1;              // one piece at a time, 300 ms each
-  rd_kafka_mock_broker_set_rtt(dst.mock(), 1, 300);
+  rd_kafka_mock_broker_set_rtt(dst.mock(), 1, 100);
   {
     Mirror m(src.bootstrap(), dst.bootstrap(), o);
     ASSERT_TRUE(m.wait_for([](const auto& st) { return !st.empty() && st[0].batches >= 2; }));
@@ -661,16 +661,18 @@ TEST(MockPipeline, PartitionsMissingOnTheTargetWaitWhileOthersFlow) {
 // check; one that is dropped (a control marker) or rebuilt (offset gaps: repacked) reaches no
 // broker as it is, so tiermirror checks it: corruption never passes as a marker or a repack.
 TEST(MockPipeline, CorruptBatchesThatAreDroppedOrRepackedAreCheckedAtFetch) {
+  // Its own topic name: the produce-rules tracker is per process, and the mock cluster may hand
+  // out a producer id that another test of this process already used on "t".
   app::MockCluster src("src", 1), dst("dst", 1);
-  src.create_topic("t", 2, 1);
-  dst.create_topic("t", 2, 1);
-  plant_batch(src.bootstrap(), {"t", 0}, BatchBuilder().add_n(5).build());
-  plant_batch(src.bootstrap(), {"t", 0},
+  src.create_topic("dropped", 2, 1);
+  dst.create_topic("dropped", 2, 1);
+  plant_batch(src.bootstrap(), {"dropped", 0}, BatchBuilder().add_n(5).build());
+  plant_batch(src.bootstrap(), {"dropped", 0},
               BatchBuilder().producer(7, 0, -1).transactional().control(ControlType::commit).corrupt_crc().build());
-  plant_batch(src.bootstrap(), {"t", 0}, BatchBuilder().add_n(5).build());
-  plant_batch(src.bootstrap(), {"t", 1}, BatchBuilder().add_n(4).build());
-  plant_batch(src.bootstrap(), {"t", 1}, BatchBuilder().add_n(3).last_offset_delta(5).corrupt_crc().build());
-  auto opts = options("corrupt-dropped", "t");
+  plant_batch(src.bootstrap(), {"dropped", 0}, BatchBuilder().add_n(5).build());
+  plant_batch(src.bootstrap(), {"dropped", 1}, BatchBuilder().add_n(4).build());
+  plant_batch(src.bootstrap(), {"dropped", 1}, BatchBuilder().add_n(3).last_offset_delta(5).corrupt_crc().build());
+  auto opts = options("corrupt-dropped", "dropped");
   ASSERT_FALSE(opts.verify_crc_on_fetch) << "the default leaves the CRC of forwarded batches to the target";
   Mirror m(src.bootstrap(), dst.bootstrap(), opts);
   ASSERT_TRUE(m.wait_for([](const auto& st) {
@@ -681,8 +683,8 @@ TEST(MockPipeline, CorruptBatchesThatAreDroppedOrRepackedAreCheckedAtFetch) {
       << m.status_of(0).reason;
   EXPECT_NE(m.status_of(1).reason.find("corrupt source batch at offset 4 (crc_mismatch)"), std::string::npos)
       << m.status_of(1).reason;
-  EXPECT_EQ(read_all(dst.bootstrap(), {"t", 0}).size(), 1u);
-  EXPECT_EQ(read_all(dst.bootstrap(), {"t", 1}).size(), 1u);
+  EXPECT_EQ(read_all(dst.bootstrap(), {"dropped", 0}).size(), 1u);
+  EXPECT_EQ(read_all(dst.bootstrap(), {"dropped", 1}).size(), 1u);
 }
 
 TEST(MockPipeline, CorruptSourceBatchPausesItsPartitionAndIsNeverForwarded) {
@@ -819,10 +821,13 @@ TEST(MockPipeline, StalledTargetKeepsMemoryAtTheBudget) {
   // cluster short of in-sync replicas does): fetching must stop at the budgets.
   std::vector<rd_kafka_resp_err_t> refusals(60, RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS);
   rd_kafka_mock_push_request_errors_array(dst.mock(), 0 /* Produce */, refusals.size(), refusals.data());
-  Mirror m(src.bootstrap(), dst.bootstrap(), o);
+  // And it answers slowly: without that, a run that got its first Produce requests through
+  // (the refusals did not always reach them) delivered the 1.7 MB before the first sample.
+  rd_kafka_mock_broker_set_rtt(dst.mock(), 1, 100);
   size_t max_seen = 0, largest_batch = 0;
   for (const auto& b : read_all(src.bootstrap(), {"t", 0})) largest_batch = std::max(largest_batch, b.size());
   for (const auto& b : read_all(src.bootstrap(), {"t", 1})) largest_batch = std::max(largest_batch, b.size());
+  Mirror m(src.bootstrap(), dst.bootstrap(), o);
   // At least 1.5 s of samples, and until the budget filled (a loaded machine starts slower;
   // the refusals wait for the route's first Produce).
   const auto start = std::chrono::steady_clock::now();
@@ -843,6 +848,7 @@ TEST(MockPipeline, StalledTargetKeepsMemoryAtTheBudget) {
   }
   std::printf("stalled target: peak %zu bytes buffered, budget %d per partition / %d total, largest batch %zu\n",
               max_seen, 64 << 10, 96 << 10, largest_batch);
+
   EXPECT_GE(max_seen, size_t{32 << 10}) << "the route filled its budget while the target stalled";
   EXPECT_LE(max_seen, size_t{96 << 10} + 2 * largest_batch + size_t{64 << 10});
   ASSERT_TRUE(m.caught_up()) << m.fatal_;
