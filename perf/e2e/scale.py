@@ -186,7 +186,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--build-dir", default=os.path.join(REPO, "build", "perf"))
     ap.add_argument("--version", default="4.4.0")
-    ap.add_argument("--broker-heap", default="2g", help="heap of each broker (default 2g; 512m dies at 10,000)")
+    ap.add_argument("--broker-heap", default="3g", help="heap of each broker (default 3g; 512m died at 10,000 partitions)")
     ap.add_argument("--topics", type=int, default=5)
     ap.add_argument("--partitions", type=int, default=2000, help="partitions per topic (default 2000)")
     ap.add_argument("--bytes", type=float, default=1e8, help="uncompressed preload over all partitions (1e8)")
