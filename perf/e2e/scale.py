@@ -41,7 +41,7 @@ def free_port():
         return s.getsockname()[1]
 
 
-def write_config(path, name, group, source, target, port, total_bytes, log_level):
+def write_config(path, name, group, source, target, port, total_bytes, log_level, commit_interval):
     with open(path, "w") as f:
         f.write(f"""route: {{name: {name}}}
 source: {{name: source, bootstrap_servers: {e2e.yaml_list(source)}}}
@@ -49,7 +49,7 @@ target: {{name: target, bootstrap_servers: {e2e.yaml_list(target)}}}
 topics:
   include: [{{regex: 'bench(-[0-9]+)?'}}]
 consumer_group: {group}
-commit_interval: 1s
+commit_interval: {commit_interval}
 limits: {{total_bytes: {total_bytes}}}
 partition_sync: {{replication_factor: 1}}
 metrics: {{listen: "127.0.0.1:{port}", per_partition_labels: false}}
@@ -194,6 +194,7 @@ def main():
     ap.add_argument("--small-partitions", type=int, default=4, help="partitions of the CPU/GB comparison (4)")
     ap.add_argument("--codec", default="zstd")
     ap.add_argument("--total-bytes", default="512MiB", help="limits.total_bytes (default 512MiB)")
+    ap.add_argument("--commit-interval", default="5s", help="commit_interval (default 5s, tiermirror's default)")
     ap.add_argument("--idle", type=float, default=30, help="seconds of idle CPU measurement (30)")
     ap.add_argument("--sample", type=float, default=0.25, help="seconds between /metrics samples (0.25)")
     ap.add_argument("--timeout", type=float, default=600, help="per phase, seconds (600)")
@@ -230,7 +231,7 @@ def main():
         port = free_port()
         cfg = os.path.join(work, f"{tag}.yaml")
         write_config(cfg, "scale", group, kafka.bootstrap("source"), kafka.bootstrap("target"), port,
-                     a.total_bytes, a.log_level)
+                     a.total_bytes, a.log_level, a.commit_interval)
         parts = expect[1]
         print(f"[scale] {tag}: tiermirror run, {parts} partitions, group {group}, expecting {expect[0]} records",
               flush=True)
@@ -348,7 +349,7 @@ def markdown(res):
              + (f"Preload: {d.get('records')} records, {d.get('uncompressed_bytes', 0) / 1e6:.1f} MB uncompressed, "
                 f"{d.get('compressed_bytes', 0) / 1e6:.1f} MB compressed ({d.get('codec')}, {d.get('batches')} "
                 f"batches) in {d.get('preload_s', 0):.0f} s. " if d else "")
-             + f"`limits.total_bytes` {budget / MIB:.0f} MiB, `metrics.per_partition_labels: false`, partition_sync on "
+             + f"`limits.total_bytes` {budget / MIB:.0f} MiB, `commit_interval` {res['args'].get('commit_interval', '1s')}, `metrics.per_partition_labels: false`, partition_sync on "
                f"(replication factor 1), audit off; /metrics and /proc sampled every {res['args']['sample']} s.", ""]
     if res["failed"]:
         lines += [f"**FAILED: {', '.join(res['failed'])}**", ""]
