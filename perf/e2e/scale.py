@@ -168,13 +168,21 @@ class Phase:
         if self.p.poll() is None:
             ts = time.monotonic()
             self.p.send_signal(signal.SIGTERM)
-            try:
-                self.p.wait(60)
-            except subprocess.TimeoutExpired:
+            # Wait without reaping (poll() would), so that wait4 below gets the rusage.
+            while time.monotonic() - ts < 60:
+                if os.waitid(os.P_PID, self.p.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None:
+                    break
+                time.sleep(0.02)
+            else:
                 self.p.kill()
-                self.p.wait()
             self.result["stop_s"] = time.monotonic() - ts
-        self.result["rc"] = self.p.returncode
+        # wait4's rusage: microsecond resolution where /proc/PID/stat counts 10 ms ticks.
+        try:
+            _, status, ru = os.wait4(self.p.pid, 0)
+            self.result["rc"] = os.waitstatus_to_exitcode(status)
+            self.result["cpu_exit_s"] = ru.ru_utime + ru.ru_stime
+        except ChildProcessError:
+            self.result["rc"] = self.p.returncode
         self.result["wall_s"] = self.now()
         self.result["broker_cpu_s"] = {n: self.kafka.cpu(n) - self.broker0[n] for n in ("source", "target")}
         self.result.update(self.events)
@@ -226,7 +234,7 @@ def main():
     budget = e2e.parse_size(a.total_bytes)
     running_phase = None
 
-    def run_phase(tag, group, expect, idle):
+    def run_phase(tag, group, expect, idle, target_expect=None):
         nonlocal running_phase
         port = free_port()
         cfg = os.path.join(work, f"{tag}.yaml")
@@ -242,9 +250,15 @@ def main():
             ph.idle(a.idle)
         r = ph.stop()
         running_phase = None
+        c = cl.cmd("count t") if cl else ""
+        r["target_records"] = int(c.split()[2]) if c.startswith("COUNT") else None
         if not ok or r["rc"] != 0:
             failed.append(tag)
             print(f"[scale] {tag} FAILED: {r.get('error', 'exit %s' % r['rc'])}", flush=True)
+        r["target_records_expected"] = target_expect
+        if target_expect is not None and r["target_records"] != target_expect:
+            failed.append(tag + " target records")
+            print(f"[scale] {tag}: the target holds {r['target_records']} records, expected {target_expect}", flush=True)
         phases.append(r)
         return r
 
@@ -262,19 +276,19 @@ def main():
         print(f"[scale] preloaded {data['records']} records, {data['compressed_bytes'] / 1e6:.1f} MB compressed in "
               f"{data['preload_s']:.0f} s", flush=True)
         records = data["records"]
-        run_phase("start", "scale-a", (records, n_parts), idle=True)
+        run_phase("start", "scale-a", (records, n_parts), idle=True, target_expect=records)
         r = cl.cmd(f"produce {a.restart_bytes:.0f}")
         if not r.startswith("PRODUCED"):
             raise SystemExit("produce: " + r)
         more = int(r.split()[1])
         records += more
         # The restart expects only what was produced since: mirrored_records counts from the process start.
-        run_phase("restart", "scale-a", (more, n_parts), idle=False)
+        run_phase("restart", "scale-a", (more, n_parts), idle=False, target_expect=records)
         if not a.no_cpu_compare:
             r = cl.cmd("reset t")
             if not r.startswith("RESET"):
                 raise SystemExit("reset: " + r)
-            big = run_phase("cpu-many", "scale-b", (records, n_parts), idle=False)
+            run_phase("cpu-many", "scale-b", (records, n_parts), idle=False, target_expect=records)
             cl.close()
             cl = None
             t = time.monotonic()
@@ -283,7 +297,8 @@ def main():
                                              "--bytes", str(a.bytes + a.restart_bytes), "--codec", a.codec,
                                              "--targets", "t"], os.path.join(work, "clusters-small.log"))
             small_data = dict(cl.info, preload_s=time.monotonic() - t)
-            run_phase("cpu-few", "scale-c", (small_data["records"], a.small_partitions), idle=False)
+            run_phase("cpu-few", "scale-c", (small_data["records"], a.small_partitions), idle=False,
+                      target_expect=small_data["records"])
     except KeyboardInterrupt:
         failed.append("interrupted")
         print("[scale] interrupted", flush=True)
@@ -323,8 +338,9 @@ def summarise(res):
     for tag in ("cpu-many", "cpu-few"):
         p = ph.get(tag)
         if p and "cpu_at_caught_up_s" in p and p.get("bytes"):
-            s[tag] = {"cpu_s": p["cpu_at_caught_up_s"], "compressed_bytes": p["bytes"],
-                      "cpu_s_per_gb_compressed": p["cpu_at_caught_up_s"] / (p["bytes"] / 1e9),
+            cpu = p.get("cpu_exit_s", p["cpu_at_caught_up_s"])
+            s[tag] = {"cpu_s": cpu, "cpu_at_caught_up_s": p["cpu_at_caught_up_s"], "compressed_bytes": p["bytes"],
+                      "cpu_s_per_gb_compressed": cpu / (p["bytes"] / 1e9),
                       "wall_s": p["caught_up_s"], "broker_cpu_s": p["broker_cpu_at_caught_up"]}
     if "cpu-many" in s and "cpu-few" in s:
         s["cpu_per_gb_ratio_many_vs_few"] = (s["cpu-many"]["cpu_s_per_gb_compressed"] /
@@ -360,8 +376,8 @@ def markdown(res):
     lines += ["## Start-up and restart (seconds from `tiermirror run`'s start)", "",
               "| run | partitions known | ready (/readyz) | first batch acknowledged | every partition running | "
               "caught up | first ack after partitions known | tiermirror CPU s to caught up | broker CPU s to caught "
-              "up (source + target) | stop (SIGTERM) s | exit |",
-              "|---|---|---|---|---|---|---|---|---|---|---|"]
+              "up (source + target) | stop (SIGTERM) s | exit | target records (expected) |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for tag, label in (("start", "1 start-up: fresh target, new group"),
                        ("restart", "2 restart: same group, committed offsets, "
                                    f"{res['args']['restart_bytes']:.0e} bytes new"),
@@ -376,7 +392,8 @@ def markdown(res):
                      f"{fmt(p.get('first_ack_s'))} | {fmt(p.get('all_running_s'))} | {fmt(p.get('caught_up_s'))} | "
                      f"{fmt(gap)} | {fmt(p.get('cpu_at_caught_up_s'))} | "
                      + (f"{b['source'] + b['target']:.1f} ({b['source']:.1f} + {b['target']:.1f})" if b else "—")
-                     + f" | {fmt(p.get('stop_s'))} | {p.get('rc')} |")
+                     + f" | {fmt(p.get('stop_s'))} | {p.get('rc')} | {p.get('target_records')} "
+                       f"({p.get('target_records_expected')}) |")
     lines += ["", "Goal: first batch acknowledged within 5 s of the metadata (partitions known)."]
     st = ph.get("start")
     if st and "idle_cpu_s" in st:
@@ -395,8 +412,8 @@ def markdown(res):
     s = res.get("summary", {})
     if "cpu-many" in s or "cpu-few" in s:
         lines += ["", "## CPU per compressed GB: many partitions vs few (same volume, fresh target)", "",
-                  "| run | compressed MB mirrored | wall s to caught up | CPU s | CPU s / GB compressed | broker CPU s "
-                  "(source + target) |", "|---|---|---|---|---|---|"]
+                  "| run | compressed MB mirrored | wall s to caught up | CPU s (rusage at exit) | CPU s / GB compressed | "
+                  "broker CPU s (source + target) |", "|---|---|---|---|---|---|"]
         for tag, label in (("cpu-many", f"{res['partitions']} partitions"),
                            ("cpu-few", f"{res['args']['small_partitions']} partitions")):
             x = s.get(tag)
@@ -407,8 +424,8 @@ def markdown(res):
                              f"({b['source']:.1f} + {b['target']:.1f}) |")
         if "cpu_per_gb_ratio_many_vs_few" in s:
             lines += ["", f"Ratio many / few: **{s['cpu_per_gb_ratio_many_vs_few']:.1f}x**. CPU is the process's "
-                      "utime+stime from /proc at the first sample that saw it caught up, so it includes start-up "
-                      "(metadata, resume, producer id) and the scrapes; at this small volume per partition start-up "
+                      "user+system time (wait4 rusage) after it was stopped at the first sample that saw it caught up, "
+                      "so it includes start-up (metadata, resume, producer id), the scrapes and the final commit; at this small volume per partition start-up "
                       "dominates the many-partition run."]
     lines += ["", "Not the bottleneck: the brokers' CPU is given beside each run (/proc, utime+stime of the JVMs).",
               "", f"Whole run {res['total_s']:.0f} s; logs and configs in `{res['work_dir']}`."]
