@@ -7,6 +7,8 @@
 //   rtt NAME MS           target NAME's brokers answer MS later
 //   count NAME            prints "COUNT NAME <sum of high watermarks of bench on NAME>"
 //   reset NAME            replaces target NAME by a new, empty cluster; prints "RESET NAME <bootstrap>"
+//   produce BYTES         real brokers: preloads about BYTES more (same generator) over every partition;
+//                         prints "PRODUCED <records>" (perf/e2e/scale.py: new data for a restarted route)
 //   quit                  (or EOF on stdin, SIGTERM, SIGINT) stop
 // With --source-bootstrap and --target-bootstrap it starts no cluster: it works on real brokers
 // (perf/e2e/run.py starts them with scripts/kafka). It creates `bench` on the source (deleting an
@@ -14,6 +16,8 @@
 // cluster: `reset NAME` deletes every topic of the target but the broker's own (`__*`: bench and
 // e.g. MirrorMaker 2's internal topics) and creates an empty `bench` with the source's partition
 // count; `count NAME` sums its high watermarks. down/up/rtt are refused (mock only).
+// --topics N (real brokers, perf/e2e/scale.py) uses topics bench-0..bench-N-1 of --partitions each
+// instead of `bench`: preload, measure, reset and count then cover all of them.
 #include <algorithm>
 #include <chrono>
 #include <atomic>
@@ -41,7 +45,8 @@
 using namespace tiermirror;
 
 namespace {
-const std::string kTopic = "bench";
+// `bench`, or bench-0..bench-N-1 with --topics N.
+std::vector<std::string> g_topics{"bench"};
 
 struct Held {
   int64_t records = 0, batches = 0, compressed = 0, uncompressed = 0;
@@ -50,10 +55,11 @@ struct Held {
 Held measure(net::IoThread& io, const std::string& bootstrap, int partitions, bool decompress) {
   auto reader = net::Cluster::create(io.io(), net::parse_endpoints(bootstrap), net::ClusterOptions::named("measure"));
   Held h;
+  for (auto& topic : g_topics)
   for (int p = 0; p < partitions; ++p) {
-    auto dump = app::read_partition(reader, {kTopic, p}, pipeline::Isolation::read_committed, net::Millis(30000),
+    auto dump = app::read_partition(reader, {topic, p}, pipeline::Isolation::read_committed, net::Millis(30000),
                                     decompress ? SIZE_MAX : 1);
-    if (dump.ec) throw std::runtime_error("readback " + bootstrap + " partition " + std::to_string(p) + ": " + dump.ec.message());
+    if (dump.ec) throw std::runtime_error("readback " + bootstrap + " " + topic + " partition " + std::to_string(p) + ": " + dump.ec.message());
     if (!decompress) {
       h.records += dump.high_watermark;
       continue;
@@ -203,12 +209,18 @@ class Admin {
   }
 
   /// Every topic but the broker's own (`__consumer_offsets`, ...) deleted, then an empty `name`.
-  void reset(const std::string& name, int partitions) {
+  void reset(const std::vector<std::string>& names, int partitions) {
     std::vector<std::string> doomed;
     for (auto& [t, _] : topics())
       if (t.rfind("__", 0) != 0) doomed.push_back(t);
     delete_topics(doomed);
-    create_topic(name, partitions);
+    for (auto& name : names) create_topic(name, partitions);
+  }
+
+  int64_t high_watermarks(const std::vector<std::string>& names, int partitions) {
+    int64_t sum = 0;
+    for (auto& name : names) sum += high_watermarks(name, partitions);
+    return sum;
   }
 
  private:
@@ -373,9 +385,11 @@ void preload(const std::string& bootstrap, const std::string& codec, Values valu
   if (!rk) throw std::runtime_error(std::string("rd_kafka_new: ") + err);
   EventMaker events(1000 + static_cast<uint64_t>(index));
   std::mt19937_64 rng(2000 + static_cast<uint64_t>(index));
+  // Partition g of all topics' partitions is partition g % partitions of topic g / partitions.
+  const int all = partitions * static_cast<int>(g_topics.size());
   std::vector<int> mine;
-  for (int p = index; p < partitions; p += producers) mine.push_back(p);
-  if (mine.empty()) mine.push_back(index % partitions);
+  for (int p = index; p < all; p += producers) mine.push_back(p);
+  if (mine.empty()) mine.push_back(index % all);
   const int64_t n = total / producers + (index < total % producers ? 1 : 0);
   const char* hname = "source";
   std::string key, value;
@@ -383,10 +397,12 @@ void preload(const std::string& bootstrap, const std::string& codec, Values valu
     const uint64_t user = rng() % 100000;
     key = "user-" + std::to_string(user);
     events.make(values, i, user, value);
-    int32_t partition = mine[static_cast<size_t>(i) % mine.size()];
+    const int g = mine[static_cast<size_t>(i) % mine.size()];
+    const int32_t partition = g % partitions;
+    const std::string& topic = g_topics[static_cast<size_t>(g / partitions)];
     rd_kafka_resp_err_t e;
     for (;;) {
-      e = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(kTopic.c_str()), RD_KAFKA_V_PARTITION(partition),
+      e = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(partition),
                             RD_KAFKA_V_KEY(key.data(), key.size()), RD_KAFKA_V_VALUE(value.data(), value.size()),
                             RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
                             RD_KAFKA_V_HEADER(hname, codec.data(), static_cast<ssize_t>(codec.size())), RD_KAFKA_V_END);
@@ -419,6 +435,8 @@ int main(int argc, char** argv) {
                                                                          {"letters", Values::letters}}));
   app.add_option("--batch-records", batch_records, "Producer batch.num.messages (default 5000)");
   app.add_option("--producers", producers, "Parallel producer threads for the preload (default 2)");
+  int topics = 0;
+  app.add_option("--topics", topics, "Real brokers: topics bench-0..bench-N-1 of --partitions each instead of bench");
   app.add_option("--targets", targets, "Names of the target clusters (default a b c mem)");
   std::string real_source, real_target;
   app.add_option("--source-bootstrap", real_source, "Real brokers: the source cluster (no mock clusters)");
@@ -429,6 +447,15 @@ int main(int argc, char** argv) {
     std::cerr << "clusters: --source-bootstrap and --target-bootstrap go together" << std::endl;
     return 2;
   }
+  if (topics > 0) {
+    if (!real) {
+      std::cerr << "clusters: --topics needs real brokers (--source-bootstrap)" << std::endl;
+      return 2;
+    }
+    g_topics.clear();
+    for (int i = 0; i < topics; ++i) g_topics.push_back("bench-" + std::to_string(i));
+  }
+  const std::string kTopic = g_topics.front();  // the mock clusters' one topic
   // librdkafka's mock cluster keeps at most 5 MiB (and 100000 batches) per partition and drops the
   // oldest beyond that, so the volume is spread over enough partitions. Real brokers keep it all.
   if (partitions <= 0) partitions = real ? 8 : std::max(8, static_cast<int>(bytes / 4.5e6) + 1);
@@ -453,9 +480,9 @@ int main(int argc, char** argv) {
     std::string source_bootstrap = real_source;
     if (real) {
       Admin src(real_source);
-      src.reset(kTopic, partitions);
+      src.reset(g_topics, partitions);
       real_admin = std::make_unique<Admin>(real_target);
-      real_admin->reset(kTopic, partitions);
+      real_admin->reset(g_topics, partitions);
       for (auto& n : targets) tgt[n] = nullptr;
     } else {
       mock_source = std::make_unique<app::MockCluster>("source", brokers);
@@ -494,6 +521,7 @@ int main(int argc, char** argv) {
     nlohmann::json ready = {{"source", source_bootstrap},
                             {"real", real},
                             {"topic", kTopic},
+                            {"topics", g_topics},
                             {"partitions", partitions},
                             {"brokers", brokers},
                             {"codec", codec},
@@ -512,6 +540,34 @@ int main(int argc, char** argv) {
       std::string cmd, name;
       in >> cmd >> name;
       if (cmd == "quit") break;
+      if (cmd == "produce") {
+        // More of the same events over every partition (real brokers): data a restarted route must mirror.
+        if (!real) {
+          std::cout << "ERROR produce works on real brokers only" << std::endl;
+          continue;
+        }
+        try {
+          const int64_t more = std::max<int64_t>(1, static_cast<int64_t>(std::stod(name) / 380.0));
+          std::vector<std::thread> more_threads;
+          std::vector<std::string> more_errors(static_cast<size_t>(producers));
+          for (int i = 0; i < producers; ++i)
+            more_threads.emplace_back([&, i] {
+              try {
+                preload(source_bootstrap, codec, values, batch_records, partitions, i, producers, more);
+              } catch (const std::exception& e) {
+                more_errors[static_cast<size_t>(i)] = e.what();
+              }
+            });
+          for (auto& t : more_threads) t.join();
+          std::string failure;
+          for (auto& e : more_errors) failure += e;
+          if (!failure.empty()) throw std::runtime_error(failure);
+          std::cout << "PRODUCED " << more << std::endl;
+        } catch (const std::exception& e) {
+          std::cout << "ERROR produce: " << e.what() << std::endl;
+        }
+        continue;
+      }
       auto it = tgt.find(name);
       if (it == tgt.end()) {
         std::cout << "ERROR unknown target '" << name << "'" << std::endl;
@@ -520,10 +576,10 @@ int main(int argc, char** argv) {
       if (real) {
         try {
           if (cmd == "reset") {
-            real_admin->reset(kTopic, partitions);
+            real_admin->reset(g_topics, partitions);
             std::cout << "RESET " << name << " " << real_target << std::endl;
           } else if (cmd == "count") {
-            const int64_t n = real_admin->high_watermarks(kTopic, partitions);  // may throw: before the reply
+            const int64_t n = real_admin->high_watermarks(g_topics, partitions);  // may throw: before the reply
             std::cout << "COUNT " << name << " " << n << std::endl;
           } else {
             std::cout << "ERROR '" << cmd << "' works on mock clusters only" << std::endl;
