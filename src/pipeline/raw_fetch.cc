@@ -57,9 +57,11 @@ void list_log_end_offset(const std::shared_ptr<net::Cluster>& cluster, const Top
                  std::move(handler));
 }
 
-void list_log_end_offsets(const std::shared_ptr<net::Cluster>& cluster, const std::vector<TopicPartition>& tps,
-                          net::Millis timeout,
-                          std::function<void(std::map<TopicPartition, ListedOffset>)> handler) {
+namespace {
+
+void list_offsets_as(int32_t replica_id, const std::shared_ptr<net::Cluster>& cluster,
+                     const std::vector<TopicPartition>& tps, int64_t timestamp, Isolation isolation,
+                     net::Millis timeout, std::function<void(std::map<TopicPartition, ListedOffset>)> handler) {
   struct Gather {
     std::mutex mu;  // answers come back on each broker connection's strand
     std::map<TopicPartition, ListedOffset> out;
@@ -96,12 +98,13 @@ void list_log_end_offsets(const std::shared_ptr<net::Cluster>& cluster, const st
       continue;
     }
     protocol::ListOffsetsRequest req;
-    req.replica_id = kDebuggingReplicaId;  // the log end, replicated or not (list_log_end_offset)
+    req.replica_id = replica_id;
+    req.isolation_level = static_cast<int8_t>(isolation);
     std::map<std::string, size_t> topic_index;
     for (const auto& tp : parts) {
       auto [it, added] = topic_index.try_emplace(tp.topic, req.topics.size());
       if (added) req.topics.push_back({tp.topic, {}});
-      req.topics[it->second].partitions.push_back({tp.partition, -1, kLatestTimestamp});
+      req.topics[it->second].partitions.push_back({tp.partition, -1, timestamp});
     }
     net::call<protocol::ListOffsetsResponse>(
         conn, std::move(req), timeout,
@@ -127,6 +130,22 @@ void list_log_end_offsets(const std::shared_ptr<net::Cluster>& cluster, const st
           one_done(std::move(r));
         });
   }
+}
+
+}  // namespace
+
+void list_offsets(const std::shared_ptr<net::Cluster>& cluster, const std::vector<TopicPartition>& tps,
+                  int64_t timestamp, Isolation isolation, net::Millis timeout,
+                  std::function<void(std::map<TopicPartition, ListedOffset>)> handler) {
+  list_offsets_as(kConsumerReplicaId, cluster, tps, timestamp, isolation, timeout, std::move(handler));
+}
+
+void list_log_end_offsets(const std::shared_ptr<net::Cluster>& cluster, const std::vector<TopicPartition>& tps,
+                          net::Millis timeout,
+                          std::function<void(std::map<TopicPartition, ListedOffset>)> handler) {
+  // The log end, replicated or not (as list_log_end_offset).
+  list_offsets_as(kDebuggingReplicaId, cluster, tps, kLatestTimestamp, Isolation::read_uncommitted, timeout,
+                  std::move(handler));
 }
 
 void fetch_partition(const std::shared_ptr<net::Cluster>& cluster, const TopicPartition& tp, SourceOffset offset,

@@ -298,7 +298,13 @@ void Route::start_partitions(std::vector<TopicPartition> tps) {
 
 void Route::resolve_start(std::vector<TopicPartition> tps,
                           std::map<TopicPartition, std::optional<StartCommit>> committed) {
-  auto self = shared_from_this();
+  struct Start {
+    Partition* p;  // start_pending keeps it alive until its start chain ends
+    bool has_commit;
+    std::optional<int64_t> hint;
+  };
+  auto starts = std::make_shared<std::vector<Start>>();
+  std::vector<TopicPartition> ask;
   for (const auto& tp : tps) {
     auto it = parts_.find(tp);
     if (it == parts_.end()) continue;
@@ -317,41 +323,75 @@ void Route::resolve_start(std::vector<TopicPartition> tps,
       p->counters.committed_offset = c->second->next.value();
       hint = parse_resume_hint(c->second->metadata);
     }
-    // The read_committed end now, for --until-caught-up; and the start when no commit.
-    list_offset(source_, tp, kLatestTimestamp, Isolation::read_committed, opts_.request_timeout,
-                on_strand([self, p, has_commit, hint](std::error_code ec, int64_t end) {
-                  if (ec) {
-                    TM_WARN(kLog, "cannot read the partition's end offset; retrying",
-                            {{"partition", p->tp.str()}, {"error", ec.message()}});
-                    self->after(self->opts_.retry_backoff * 5, [self, p] {
-                      if (!self->stopping_) self->start_partitions({p->tp});
-                    });
-                    return;
-                  }
-                  p->end_at_start = end;
-                  p->high_watermark = end;
-                  if (has_commit) return self->resume(*p, p->next_fetch, hint);
-                  if (!self->opts_.start_earliest) {  // nothing of the source before `end` is ours
-                    p->next_fetch = SourceOffset(end);
-                    self->set_running_or_waiting(*p);
-                    self->schedule();
-                    return;
-                  }
-                  list_offset(self->source_, p->tp, kEarliestTimestamp, Isolation::read_committed,
-                              self->opts_.request_timeout,
-                              self->on_strand([self, p](std::error_code ec2, int64_t start) {
-                                if (ec2) {
-                                  self->after(self->opts_.retry_backoff * 5, [self, p] {
-                                    if (!self->stopping_) self->start_partitions({p->tp});
-                                  });
-                                  return;
-                                }
-                                // No commit yet: an earlier process may still have delivered
-                                // batches from the start before it died.
-                                self->resume(*p, SourceOffset(start), std::nullopt);
-                              }));
-                }));
+    starts->push_back({p, has_commit, hint});
+    ask.push_back(tp);
   }
+  if (ask.empty()) return;
+  // The read_committed ends now, for --until-caught-up; and the starts when no commit. One
+  // ListOffsets per source broker for all of them: one request per partition overflowed the
+  // connection's queue with 10,000 partitions (each then retried).
+  list_offsets(source_, ask, kLatestTimestamp, Isolation::read_committed, opts_.request_timeout,
+               on_strand([self = shared_from_this(), starts](std::map<TopicPartition, ListedOffset> ends) {
+                 std::vector<TopicPartition> retry;
+                 std::vector<Partition*> from_earliest;
+                 std::error_code first_error;
+                 for (const auto& s : *starts) {
+                   Partition& p = *s.p;
+                   auto it = ends.find(p.tp);
+                   if (it == ends.end() || it->second.ec) {
+                     if (!first_error) first_error = it == ends.end() ? make_error_code(errc::malformed) : it->second.ec;
+                     retry.push_back(p.tp);
+                     continue;
+                   }
+                   p.end_at_start = it->second.offset;
+                   p.high_watermark = it->second.offset;
+                   if (s.has_commit) {
+                     self->resume(p, p.next_fetch, s.hint);
+                   } else if (!self->opts_.start_earliest) {  // nothing of the source before the end is ours
+                     p.next_fetch = SourceOffset(it->second.offset);
+                     self->set_running_or_waiting(p);
+                   } else {
+                     from_earliest.push_back(&p);
+                   }
+                 }
+                 self->retry_start(std::move(retry), first_error, "end offset");
+                 if (!from_earliest.empty()) self->start_from_earliest(std::move(from_earliest));
+                 self->schedule();
+               }));
+}
+
+void Route::start_from_earliest(std::vector<Partition*> parts) {
+  std::vector<TopicPartition> tps;
+  for (auto* p : parts) tps.push_back(p->tp);
+  list_offsets(source_, tps, kEarliestTimestamp, Isolation::read_committed, opts_.request_timeout,
+               on_strand([self = shared_from_this(), parts](std::map<TopicPartition, ListedOffset> starts) {
+                 std::vector<TopicPartition> retry;
+                 std::error_code first_error;
+                 for (auto* p : parts) {
+                   auto it = starts.find(p->tp);
+                   if (it == starts.end() || it->second.ec) {
+                     if (!first_error) first_error = it == starts.end() ? make_error_code(errc::malformed) : it->second.ec;
+                     retry.push_back(p->tp);
+                     continue;
+                   }
+                   // No commit yet: an earlier process may still have delivered batches from
+                   // the start before it died.
+                   self->resume(*p, SourceOffset(it->second.offset), std::nullopt);
+                 }
+                 self->retry_start(std::move(retry), first_error, "log start offset");
+                 self->schedule();
+               }));
+}
+
+void Route::retry_start(std::vector<TopicPartition> tps, std::error_code ec, const char* what) {
+  if (tps.empty()) return;
+  // One line for all of them: a source broker that is down fails thousands at once.
+  TM_WARN(kLog, "cannot read the partitions' offsets at start; retrying",
+          {{"route", opts_.name}, {"offset", what}, {"partitions", tps.size()}, {"first", tps.front().str()},
+           {"error", ec.message()}});
+  after(opts_.retry_backoff * 5, [self = shared_from_this(), tps = std::move(tps)] {
+    if (!self->stopping_) self->start_partitions(tps);
+  });
 }
 
 void Route::resume(Partition& p, SourceOffset from, std::optional<int64_t> hint) {
@@ -1206,6 +1246,17 @@ void Route::on_caught_up(std::function<void()> done) {
 }
 
 void Route::check_caught_up() {
+  // Called at every release, which with thousands of partitions is thousands of times per fetch
+  // round; the check walks every partition. Coalesced: at most one walk per 25 ms.
+  if (!caught_up_ || caught_up_reported_ || caught_up_check_armed_) return;
+  caught_up_check_armed_ = true;
+  after(net::Millis(25), [self = shared_from_this()] {
+    self->caught_up_check_armed_ = false;
+    self->check_caught_up_now();
+  });
+}
+
+void Route::check_caught_up_now() {
   if (!caught_up_ || caught_up_reported_ || parts_.empty()) return;
   bool need_commit = false;
   for (const auto& [tp, p] : parts_) {

@@ -14,6 +14,8 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <memory>
+#include <mutex>
 
 #include "tiermirror/net/connection.h"
 #include "tiermirror/protocol/produce_check.h"
@@ -32,10 +34,18 @@ class ProduceRulesEnvironment : public ::testing::Environment {
     ::setenv("TIERMIRROR_CHECK_PRODUCE_RULES", children_file_.c_str(), 1);
     net::Connection::set_request_observer([this](protocol::ApiKey api, int16_t version, const Bytes& frame) {
       if (api != protocol::ApiKey::produce) return;
-      for (const auto& problem : checker_.check(version, frame))
+      for (const auto& problem : checker()->check(version, frame))
         ADD_FAILURE() << "Produce request breaks a broker rule: " << problem;
     });
   }
+  /// A fresh sequence tracker for every test: librdkafka's mock clusters of different tests can
+  /// hand out the same producer id, and the tests reuse topic names ("t"), so one test's
+  /// sequences must not be checked against another's.
+  void fresh_checker() {
+    std::lock_guard lk(mu_);
+    checker_ = std::make_shared<protocol::ProduceRequestChecker>(kSetupClientId);
+  }
+
   void TearDown() override {
     net::Connection::set_request_observer(nullptr);
     std::ifstream in(children_file_);
@@ -48,11 +58,28 @@ class ProduceRulesEnvironment : public ::testing::Environment {
   }
 
  private:
-  protocol::ProduceRequestChecker checker_{kSetupClientId};
+  std::shared_ptr<protocol::ProduceRequestChecker> checker() {
+    std::lock_guard lk(mu_);
+    return checker_;
+  }
+
+  std::mutex mu_;
+  std::shared_ptr<protocol::ProduceRequestChecker> checker_ =
+      std::make_shared<protocol::ProduceRequestChecker>(kSetupClientId);
   std::string children_file_;
 };
 
-const auto* const kEnv = ::testing::AddGlobalTestEnvironment(new ProduceRulesEnvironment);
+auto* const kEnv = static_cast<ProduceRulesEnvironment*>(
+    ::testing::AddGlobalTestEnvironment(new ProduceRulesEnvironment));
+
+class FreshCheckerPerTest : public ::testing::EmptyTestEventListener {
+  void OnTestStart(const ::testing::TestInfo&) override { kEnv->fresh_checker(); }
+};
+
+const bool kFreshCheckerRegistered = [] {
+  ::testing::UnitTest::GetInstance()->listeners().Append(new FreshCheckerPerTest);
+  return true;
+}();
 
 }  // namespace
 }  // namespace tiermirror::test

@@ -38,6 +38,13 @@ struct ListedOffset {
   int64_t offset = -1;
 };
 
+/// Many partitions' offsets as list_offset gives them: one ListOffsets request per leader broker,
+/// each with `timeout`. `handler` runs once, on a connection's strand or at once, with an answer
+/// (or an error) for every partition asked. A route starting thousands of partitions asks once.
+void list_offsets(const std::shared_ptr<net::Cluster>& cluster, const std::vector<TopicPartition>& tps,
+                  int64_t timestamp, Isolation isolation, net::Millis timeout,
+                  std::function<void(std::map<TopicPartition, ListedOffset>)> handler);
+
 /// The leaders' log end offsets (as list_log_end_offset) of many partitions: one ListOffsets
 /// request per leader broker, each with `timeout`. `handler` runs once, on a connection's
 /// strand or at once, with an answer (or an error) for every partition asked.

@@ -210,6 +210,8 @@ class Route : public std::enable_shared_from_this<Route> {
     std::string metadata;
   };
   void resolve_start(std::vector<TopicPartition> tps, std::map<TopicPartition, std::optional<StartCommit>> committed);
+  void start_from_earliest(std::vector<Partition*> parts);
+  void retry_start(std::vector<TopicPartition> tps, std::error_code ec, const char* what);
   void resume(Partition& p, SourceOffset from, std::optional<int64_t> hint);
   /// Screens the partition with the others starting now (screen_scans), then scans if needed.
   void screen_for_scan(Partition& p, SourceOffset from, std::optional<int64_t> hint);
@@ -247,6 +249,7 @@ class Route : public std::enable_shared_from_this<Route> {
   void commit_offsets(std::map<TopicPartition, GroupOffsets::Commit> todo, std::function<void()> done,
                       std::function<void()> rearm);
   void check_caught_up();
+  void check_caught_up_now();
   void maybe_finish_stop();
   void retry_later();
   size_t total_buffered() const;
@@ -294,6 +297,7 @@ class Route : public std::enable_shared_from_this<Route> {
   std::map<std::string, size_t> max_message_bytes_;  // per target topic, from the syncer
   std::vector<TopicPartition> awaiting_limits_;       // discovered, held by await_target_limits
   bool caught_up_reported_ = false;
+  bool caught_up_check_armed_ = false;
   bool metadata_loaded_ = false;
   bool reap_armed_ = false;
   std::map<TopicPartition, int32_t> retired_sequences_;  // see PartitionQueue::resume_sequence
