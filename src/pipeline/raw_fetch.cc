@@ -86,7 +86,9 @@ void list_offsets_as(int32_t replica_id, const std::shared_ptr<net::Cluster>& cl
     lk.unlock();
     g->handler(std::move(out));
   };
-  for (auto& [leader, parts] : by_leader) {
+  for (const auto& entry : by_leader) {
+    const int32_t leader = entry.first;
+    const std::vector<TopicPartition>& parts = entry.second;  // named: a lambda cannot capture a binding (clang)
     auto fail_all = [parts](std::error_code ec) {
       std::map<TopicPartition, ListedOffset> r;
       for (const auto& tp : parts) r[tp].ec = ec;
