@@ -16,10 +16,7 @@ start=$(date +%s)
 
 # From ctest (perf.smoke in the ci preset) the targets are already built: SKIP_BUILD=1.
 if [ "${SKIP_BUILD:-0}" != 1 ]; then
-  cmake -S "$REPO" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTIERMIRROR_BUILD_PERF=ON \
-    -DTIERMIRROR_BUILD_TESTS=OFF >/dev/null
-  cmake --build "$BUILD_DIR" -j"${JOBS:-2}" --target tiermirror tiermirror_micro tiermirror_perf_clusters \
-    tiermirror_classic_mirror
+  "$REPO/perf/build.sh" "$BUILD_DIR" tiermirror tiermirror_micro tiermirror_perf_clusters tiermirror_classic_mirror
 fi
 
 "$BUILD_DIR/perf/tiermirror_micro" --benchmark_min_time=0.01 --benchmark_format=json \

@@ -9,13 +9,7 @@
 set -eu
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD_DIR=${BUILD_DIR:-$REPO/build/perf}
-JOBS=${JOBS:-2}
 if [ -z "${TIERMIRROR_PERF_NO_BUILD:-}" ]; then
-  launcher=""
-  if command -v ccache >/dev/null 2>&1; then launcher="-DCMAKE_CXX_COMPILER_LAUNCHER=ccache"; fi
-  cmake -S "$REPO" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTIERMIRROR_BUILD_PERF=ON \
-    -DTIERMIRROR_BUILD_TESTS=OFF $launcher >/dev/null
-  cmake --build "$BUILD_DIR" -j"$JOBS" --target tiermirror tiermirror_micro tiermirror_perf_clusters \
-    tiermirror_classic_mirror
+  "$REPO/perf/build.sh" "$BUILD_DIR" tiermirror tiermirror_micro tiermirror_perf_clusters tiermirror_classic_mirror
 fi
 exec python3 "$REPO/perf/e2e/run.py" --build-dir "$BUILD_DIR" "$@"
