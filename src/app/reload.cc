@@ -54,6 +54,9 @@ ReloadPlan plan_reload(const config::Config& running, const config::Config& next
   if (running.metrics.listen != next.metrics.listen) restart.push_back("metrics.listen");
   if (running.partition_sync.enabled != next.partition_sync.enabled) restart.push_back("partition_sync.enabled");
   if (running.crc_check != next.crc_check) restart.push_back("crc_check");
+  if (running.membership.mode != next.membership.mode) restart.push_back("membership.mode");
+  if (running.membership.session_timeout != next.membership.session_timeout)
+    restart.push_back("membership.session_timeout");
   const auto& ra = running.audit;
   const auto& na = next.audit;
   if (ra.enabled != na.enabled || ra.topic != na.topic || ra.cluster != na.cluster || ra.bucket != na.bucket ||
@@ -92,6 +95,7 @@ ReloadPlan plan_reload(const config::Config& running, const config::Config& next
   plan.effective.metrics.listen = running.metrics.listen;
   plan.effective.partition_sync.enabled = running.partition_sync.enabled;
   plan.effective.audit = running.audit;
+  plan.effective.membership = running.membership;
   return plan;
 }
 

@@ -939,10 +939,29 @@ void load_resume(Ctx& ctx, const Field& f, ResumeConfig& out) {
   }
 }
 
+void load_membership(Ctx& ctx, const Field& f, MembershipConfig& out) {
+  MapView m(ctx, f, {"mode", "session_timeout"});
+  if (!m.valid()) return;
+  if (auto v = m.get("mode")) {
+    if (auto e = get_enum<MembershipConfig::Mode>(
+            ctx, *v, {{"none", MembershipConfig::Mode::none}, {"group", MembershipConfig::Mode::group}})) {
+      out.mode = *e;
+    }
+  }
+  if (auto v = m.get("session_timeout")) {
+    if (auto d = get_duration(ctx, *v)) {
+      // Below 6s a broker with the default group.min.session.timeout.ms refuses the JoinGroup
+      // (INVALID_SESSION_TIMEOUT); above 5m a killed member's partitions wait too long to move.
+      if (d->count() >= 6'000 && d->count() <= 300'000) out.session_timeout = *d;
+      else ctx.error(*v, "must be between 6s and 300s, got " + format_duration(*d));
+    }
+  }
+}
+
 void load_root(Ctx& ctx, const Field& root, Config& cfg) {
   MapView m(ctx, root,
             {"route", "source", "target", "topics", "start_position", "crc_check", "consumer_group", "commit_interval",
-             "partition_sync", "audit", "limits", "resume", "metrics", "logging"});
+             "partition_sync", "audit", "limits", "resume", "membership", "metrics", "logging"});
   if (!m.valid()) return;
   if (auto v = m.require("route")) load_route(ctx, *v, cfg.route);
   ClusterFields source, target;
@@ -976,6 +995,7 @@ void load_root(Ctx& ctx, const Field& root, Config& cfg) {
   if (auto v = m.get("audit")) load_audit(ctx, *v, cfg.audit);
   if (auto v = m.get("limits")) load_limits(ctx, *v, cfg.limits);
   if (auto v = m.get("resume")) load_resume(ctx, *v, cfg.resume);
+  if (auto v = m.get("membership")) load_membership(ctx, *v, cfg.membership);
   if (auto v = m.get("metrics")) load_metrics(ctx, *v, cfg.metrics);
   if (auto v = m.get("logging")) load_logging(ctx, *v, cfg.logging);
 

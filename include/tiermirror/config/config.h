@@ -139,6 +139,16 @@ struct ResumeConfig {
   ResumeOnScanFailure on_scan_failure = ResumeOnScanFailure::wait;
 };
 
+/// How the process shares the route's partitions with other instances (`membership`).
+struct MembershipConfig {
+  /// none: this process mirrors every selected partition (never run two). group: it joins the
+  /// route's consumer group on the source cluster, which assigns each member its partitions.
+  enum class Mode { none, group };
+  Mode mode = Mode::none;
+  /// A member silent this long loses its partitions (Kafka's session.timeout.ms); 6s..300s.
+  milliseconds session_timeout{30000};
+};
+
 struct MetricsConfig {
   std::optional<HostPort> listen = HostPort{"127.0.0.1", 9644};  // nullopt = disabled ("")
   bool per_partition_labels = true;
@@ -167,6 +177,7 @@ struct Config {
   AuditConfig audit;
   LimitsConfig limits;
   ResumeConfig resume;
+  MembershipConfig membership;
   MetricsConfig metrics;
   LoggingConfig logging;
 
