@@ -284,6 +284,8 @@ TEST(Reload, SplitsLiveKeysFromRestartKeysAndKeepsTheOldValues) {
   next.consumer_group = "other";
   next.metrics.listen = config::HostPort{"0.0.0.0", 9999};
   next.target.security.protocol = config::SecurityProtocol::ssl;
+  next.membership.mode = config::MembershipConfig::Mode::group;
+  next.membership.session_timeout = std::chrono::seconds(60);
   auto plan = plan_reload(running, next);
   auto has = [](const std::vector<std::string>& v, const std::string& k) {
     return std::find(v.begin(), v.end(), k) != v.end();
@@ -295,10 +297,14 @@ TEST(Reload, SplitsLiveKeysFromRestartKeysAndKeepsTheOldValues) {
   EXPECT_TRUE(has(plan.restart, "consumer_group"));
   EXPECT_TRUE(has(plan.restart, "metrics.listen"));
   EXPECT_TRUE(has(plan.restart, "target.security"));
+  EXPECT_TRUE(has(plan.restart, "membership.mode"));
+  EXPECT_TRUE(has(plan.restart, "membership.session_timeout"));
   EXPECT_EQ(plan.effective.source.bootstrap_servers, running.source.bootstrap_servers);
   EXPECT_EQ(plan.effective.consumer_group, running.consumer_group);
   EXPECT_EQ(plan.effective.metrics.listen, running.metrics.listen);
   EXPECT_EQ(plan.effective.target.security.protocol, config::SecurityProtocol::plaintext);
+  EXPECT_EQ(plan.effective.membership.mode, config::MembershipConfig::Mode::none);
+  EXPECT_EQ(plan.effective.membership.session_timeout, running.membership.session_timeout);
   EXPECT_EQ(plan.effective.limits.total_bytes, next.limits.total_bytes);
   EXPECT_TRUE(plan.effective.topics.matches("clicks"));
   auto rc = route_options(plan.effective);

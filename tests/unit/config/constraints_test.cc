@@ -206,6 +206,15 @@ std::vector<Case> cases() {
       {"resume on scan failure", extra("resume:\n  on_scan_failure: skip\n"), "resume.on_scan_failure",
        "expected one of: wait, duplicate"},
       {"resume unknown key", extra("resume:\n  on_failure: wait\n"), "resume.on_failure", "unknown key"},
+      {"membership mode", extra("membership:\n  mode: cluster\n"), "membership.mode", "expected one of: none, group"},
+      {"membership unknown key", extra("membership:\n  session_timeout_ms: 30000\n"),
+       "membership.session_timeout_ms", "did you mean 'session_timeout'?"},
+      {"session timeout needs a unit", extra("membership: {session_timeout: 30}\n"), "membership.session_timeout",
+       "needs a unit"},
+      {"session timeout too short", extra("membership: {session_timeout: 5999ms}\n"), "membership.session_timeout",
+       "must be between 6s and 300s, got 5s999ms"},
+      {"session timeout too long", extra("membership: {session_timeout: 5m1s}\n"), "membership.session_timeout",
+       "must be between 6s and 300s, got 5m1s"},
       {"consumer group not empty", extra("consumer_group: ''\n"), "consumer_group", "must not be empty"},
       {"duration needs a unit", extra("commit_interval: 5\n"), "commit_interval", "needs a unit, e.g. 5s"},
       {"duration not negative", extra("commit_interval: -5s\n"), "commit_interval", "cannot be negative"},
@@ -313,6 +322,12 @@ TEST(Constraints, BoundaryValuesAreAccepted) {
   audit_off.topics = "topics: {include: [{regex: '.*'}]}\n";
   audit_off.extra = "audit: {enabled: false}\n";
   EXPECT_TRUE(load(audit_off).ok()) << dump(load(audit_off).errors);
+  Doc membership_low;
+  membership_low.extra = "membership: {mode: group, session_timeout: 6s}\n";
+  EXPECT_TRUE(load(membership_low).ok()) << dump(load(membership_low).errors);
+  Doc membership_high;
+  membership_high.extra = "membership: {session_timeout: 300s}\n";
+  EXPECT_TRUE(load(membership_high).ok()) << dump(load(membership_high).errors);
   Doc empty_section;  // an empty section takes every default
   empty_section.extra = "limits:\naudit:\n";
   EXPECT_TRUE(load(empty_section).ok()) << dump(load(empty_section).errors);

@@ -89,6 +89,8 @@ TEST(Load, ExampleStatesTheDefaults) {
   EXPECT_EQ(a.limits.inflight_per_partition, b.limits.inflight_per_partition);
   EXPECT_EQ(a.limits.fetch_max_bytes, b.limits.fetch_max_bytes);
   EXPECT_EQ(a.limits.request_timeout, b.limits.request_timeout);
+  EXPECT_EQ(a.membership.mode, b.membership.mode);
+  EXPECT_EQ(a.membership.session_timeout, b.membership.session_timeout);
   EXPECT_EQ(a.metrics.listen, b.metrics.listen);
   EXPECT_EQ(a.metrics.per_partition_labels, b.metrics.per_partition_labels);
   EXPECT_EQ(a.logging.level, b.logging.level);
@@ -103,6 +105,8 @@ TEST(Load, Defaults) {
   EXPECT_EQ(c.start_position, StartPosition::earliest);
   EXPECT_EQ(c.crc_check, CrcCheck::target);
   EXPECT_EQ(c.resume.on_scan_failure, ResumeOnScanFailure::wait);  // exactly-once unless chosen
+  EXPECT_EQ(c.membership.mode, MembershipConfig::Mode::none);  // one process mirrors everything
+  EXPECT_EQ(c.membership.session_timeout, milliseconds(30'000));
   EXPECT_EQ(c.commit_interval, milliseconds(5000));
   EXPECT_TRUE(c.partition_sync.enabled);
   EXPECT_TRUE(c.partition_sync.create_missing_topics);
@@ -146,6 +150,7 @@ audit: {enabled: false, topic: audit.x, cluster: source, bucket: 1h, publish_int
 limits: {bytes_per_partition: 1MiB, total_bytes: 1GB, inflight_per_partition: 1, fetch_max_bytes: 2147483647,
          request_timeout: 1500ms}
 resume: {on_scan_failure: duplicate}
+membership: {mode: group, session_timeout: 45s}
 metrics: {listen: "", per_partition_labels: false}
 logging: {level: debug, format: json}
 )";
@@ -155,6 +160,8 @@ logging: {level: debug, format: json}
   EXPECT_EQ(c.start_position, StartPosition::latest);
   EXPECT_EQ(c.crc_check, CrcCheck::fetch);
   EXPECT_EQ(c.resume.on_scan_failure, ResumeOnScanFailure::duplicate);
+  EXPECT_EQ(c.membership.mode, MembershipConfig::Mode::group);
+  EXPECT_EQ(c.membership.session_timeout, milliseconds(45'000));
   EXPECT_EQ(c.consumer_group, "my-group");
   EXPECT_EQ(c.commit_interval, milliseconds(90'000));
   EXPECT_FALSE(c.partition_sync.enabled);
