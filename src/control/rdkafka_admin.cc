@@ -402,6 +402,44 @@ std::optional<AdminError> RdKafkaAdmin::create_partitions(const std::string& top
   return AdminError{make_error_code(errc::malformed), "CreatePartitions answer does not mention topic " + topic};
 }
 
+AdminResult<GroupDescription> RdKafkaAdmin::describe_group(const std::string& group, milliseconds timeout) {
+  auto s = impl_->setup(RD_KAFKA_ADMIN_OP_DESCRIBECONSUMERGROUPS, timeout, false);
+  const char* groups[] = {group.c_str()};
+  rd_kafka_DescribeConsumerGroups(impl_->rk.get(), groups, 1, s.options.get(), s.queue.get());
+  auto ev = impl_->wait(s.queue.get(), RD_KAFKA_EVENT_DESCRIBECONSUMERGROUPS_RESULT, timeout);
+  if (!ev) return impl_->timeout_error("DescribeConsumerGroups", timeout);
+  if (auto err = rd_kafka_event_error(ev.get())) return make_error(err, rd_kafka_event_error_string(ev.get()));
+  size_t n = 0;
+  const auto** descs = rd_kafka_DescribeConsumerGroups_result_groups(
+      rd_kafka_event_DescribeConsumerGroups_result(ev.get()), &n);
+  for (size_t i = 0; i < n; ++i) {
+    const auto* d = descs[i];
+    if (group != rd_kafka_ConsumerGroupDescription_group_id(d)) continue;
+    if (const auto* e = rd_kafka_ConsumerGroupDescription_error(d))
+      return make_error(rd_kafka_error_code(e), rd_kafka_error_string(e));
+    GroupDescription out;
+    out.state = rd_kafka_consumer_group_state_name(rd_kafka_ConsumerGroupDescription_state(d));
+    if (const char* a = rd_kafka_ConsumerGroupDescription_partition_assignor(d)) out.partition_assignor = a;
+    for (size_t m = 0; m < rd_kafka_ConsumerGroupDescription_member_count(d); ++m) {
+      const auto* md = rd_kafka_ConsumerGroupDescription_member(d, m);
+      GroupMemberDescription member;
+      auto str = [](const char* v) { return v ? std::string(v) : std::string(); };
+      member.member_id = str(rd_kafka_MemberDescription_consumer_id(md));
+      member.client_id = str(rd_kafka_MemberDescription_client_id(md));
+      member.host = str(rd_kafka_MemberDescription_host(md));
+      if (const auto* a = rd_kafka_MemberDescription_assignment(md))
+        if (const auto* list = rd_kafka_MemberAssignment_partitions(a))
+          for (int k = 0; k < list->cnt; ++k)
+            member.assigned.push_back({list->elems[k].topic, list->elems[k].partition});
+      std::sort(member.assigned.begin(), member.assigned.end());
+      out.members.push_back(std::move(member));
+    }
+    return out;
+  }
+  return AdminError{make_error_code(errc::malformed),
+                    "DescribeConsumerGroups answer from cluster " + impl_->name + " does not mention group " + group};
+}
+
 std::string librdkafka_version() { return rd_kafka_version_str(); }
 
 bool librdkafka_scram_works_with_kafka4() { return rd_kafka_version() >= 0x02060100; }

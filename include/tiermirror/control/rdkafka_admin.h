@@ -11,6 +11,9 @@
 #include <optional>
 #include <string>
 #include <system_error>
+#include <vector>
+
+#include "tiermirror/common/strong_types.h"
 
 #include "tiermirror/common/result.h"
 
@@ -32,6 +35,18 @@ struct AdminConnection {
 /// (kafka_errc); local ones map to errc (__TIMED_OUT → timed_out, __TRANSPORT → disconnected,
 /// __UNSUPPORTED_FEATURE → unsupported_version, ...) or kafka_errc::unknown_server_error.
 std::error_code map_rdkafka_error(int rd_kafka_resp_err);
+
+/// A consumer group's members and who owns which partition (DescribeConsumerGroups), for
+/// `tiermirror members`.
+struct GroupMemberDescription {
+  std::string member_id, client_id, host;
+  std::vector<TopicPartition> assigned;
+};
+struct GroupDescription {
+  std::string state;  // Stable, PreparingRebalance, CompletingRebalance, Empty, Dead
+  std::string partition_assignor;
+  std::vector<GroupMemberDescription> members;
+};
 
 class RdKafkaAdmin final : public Admin {
  public:
@@ -57,6 +72,8 @@ class RdKafkaAdmin final : public Admin {
                                          std::chrono::milliseconds timeout) override;
   std::optional<AdminError> create_partitions(const std::string& topic, int32_t new_total,
                                               std::chrono::milliseconds timeout) override;
+  /// DescribeConsumerGroups for one group (not part of Admin: only `tiermirror members` asks).
+  AdminResult<GroupDescription> describe_group(const std::string& group, std::chrono::milliseconds timeout);
 
  private:
   struct Impl;
