@@ -161,6 +161,14 @@ void Counters::committed(const TopicPartition& tp, SourceOffset next) {
   if (s.start < next.value()) s.start = next.value();
 }
 
+void Counters::removed(const TopicPartition& tp) {
+  std::lock_guard lk(mu_);
+  // Not ours any more: a stop must not wait to publish counts that its next owner counts
+  // again from the committed offset (scale-out, docs/audit.md).
+  segments_.erase(tp);
+  pending_lost_.erase(tp);
+}
+
 size_t Counters::unpublished_partitions() const {
   std::lock_guard lk(mu_);
   size_t n = 0;

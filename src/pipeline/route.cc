@@ -47,11 +47,15 @@ struct Route::Partition {
   int64_t high_watermark = -1;
   std::optional<int64_t> end_at_start;  // read_committed log end when the partition started
   std::optional<SourceOffset> committed;
+  std::string committed_metadata;  // stored with `committed` (kept when a commit round renews it)
   size_t fetch_size_floor = 0;          // raised when one batch exceeds the budget
   bool sending_stopped = false;         // paused for a target-side reason
   PartitionStatus counters;
-  // Its topic is no longer selected (reconfigure): removed once idle and committed.
+  // Its topic is no longer selected (reconfigure), or the group took it away (remove): removed
+  // once idle and committed. A lost partition is never committed again (another member may
+  // own it already).
   bool retiring = false;
+  bool lost = false;
   std::chrono::steady_clock::time_point retire_deadline{};
   // resolve_start's callbacks and retries hold a raw pointer until set_running_or_waiting.
   bool start_pending = false;
@@ -211,11 +215,14 @@ void Route::discover(const net::MetadataPtr& md) {
     pause(*p, "topic '" + tp.topic + "' no longer exists on the source");
   }
   std::vector<TopicPartition> added;
+  std::set<std::string> selected;
   for (const auto& [name, t] : md->topics) {
     if (t.internal || t.error_code != 0 || !opts_.select_topic || !opts_.select_topic(name)) continue;
+    selected.insert(name);
     for (const auto& pi : t.partitions) {
       TopicPartition tp{name, pi.partition};
       if (parts_.count(tp)) continue;
+      if (opts_.assigned_only && !assigned_.count(tp)) continue;  // another member's, or nobody's yet
       parts_[tp] = std::make_unique<Partition>(tp, opts_.inflight_per_partition);
       parts_[tp]->counters.tp = tp;
       if (auto seq = retired_sequences_.find(tp); seq != retired_sequences_.end()) {
@@ -224,6 +231,10 @@ void Route::discover(const net::MetadataPtr& md) {
       }
       added.push_back(tp);
     }
+  }
+  if (selected != selected_topics_) {
+    selected_topics_ = selected;
+    if (selected_topics_fn_) selected_topics_fn_(selected);
   }
   if (added.empty()) return;
   TM_INFO(kLog, "partitions selected", {{"route", opts_.name}, {"added", added.size()}, {"total", parts_.size()}});
@@ -320,6 +331,7 @@ void Route::resolve_start(std::vector<TopicPartition> tps,
     if (has_commit) {
       p->next_fetch = c->second->next;
       p->committed = c->second->next;
+      p->committed_metadata = c->second->metadata;
       p->counters.committed_offset = c->second->next.value();
       hint = parse_resume_hint(c->second->metadata);
     }
@@ -946,6 +958,18 @@ void Route::schedule_produces() {
   }
   // Stopping: requests in flight finish, nothing new goes out.
   if (producer_state_ != ProducerState::ready || stopping_) return;
+  if (opts_.may_produce && !opts_.may_produce()) {
+    // The group session is not proven fresh: a member whose session expired must not write
+    // what the partitions' next owner may already have resumed past. The next successful
+    // commit (or assignment) lifts this.
+    if (!fenced_)
+      TM_WARN(kLog, "not sending: the group session is not confirmed (zombie fence)", {{"route", opts_.name}});
+    fenced_ = true;
+    retry_later();
+    return;
+  }
+  if (fenced_) TM_INFO(kLog, "sending again: the group session is confirmed", {{"route", opts_.name}});
+  fenced_ = false;
   std::map<int32_t, std::vector<Partition*>> by_leader;
   bool missing_leader = false;
   for (auto& [tp, p] : parts_) {
@@ -1171,6 +1195,7 @@ void Route::commit(std::function<void()> done) {
   }
   std::map<TopicPartition, GroupOffsets::Commit> todo;
   for (auto& [tp, p] : parts_) {
+    if (p->lost) continue;
     auto next = p->queue.committed_next();
     // The hint tells a later process where in the target the batches after `next` begin.
     if (next && (!p->committed || *p->committed != *next))
@@ -1187,7 +1212,11 @@ void Route::commit(std::function<void()> done) {
                           asio::post(self->strand_, [self, ok, todo = std::move(todo), done, rearm]() mutable {
                             self->committing_ = false;
                             // Not published: nothing is committed, so a later process counts it again.
-                            if (!ok || todo.empty()) {
+                            // Unchanged offsets still renew a group member's session (no count
+                            // goes with them).
+                            if (!ok) todo.clear();
+                            self->add_renewals(todo);
+                            if (todo.empty()) {
                               if (done) done();
                               return rearm();
                             }
@@ -1196,6 +1225,7 @@ void Route::commit(std::function<void()> done) {
                         });
     return;
   }
+  add_renewals(todo);
   if (todo.empty()) {
     if (done) done();
     return rearm();
@@ -1203,12 +1233,24 @@ void Route::commit(std::function<void()> done) {
   commit_offsets(std::move(todo), std::move(done), std::move(rearm));
 }
 
+void Route::add_renewals(std::map<TopicPartition, GroupOffsets::Commit>& todo) const {
+  if (!opts_.commit_through) return;
+  // A group member commits every partition it owns each round, unchanged ones too: each
+  // accepted commit renews its session and so its produce fence (control/group_member.h).
+  // Without them a member with nothing new to commit would stop sending for good.
+  for (const auto& [tp, p] : parts_) {
+    if (p->lost || todo.count(tp) || !p->committed) continue;
+    if (auto next = p->queue.committed_next(); next && *next != *p->committed) continue;
+    todo[tp] = GroupOffsets::Commit{*p->committed, p->committed_metadata};
+  }
+}
+
 void Route::commit_offsets(std::map<TopicPartition, GroupOffsets::Commit> todo, std::function<void()> done,
                            std::function<void()> rearm) {
   auto self = shared_from_this();
   committing_ = true;
-  offsets_->commit(todo, on_strand([self, todo, done, rearm](std::error_code ec,
-                                                              std::map<TopicPartition, std::error_code> errors) {
+  auto handler = on_strand([self, todo, done, rearm](std::error_code ec,
+                                                     std::map<TopicPartition, std::error_code> errors) {
     self->committing_ = false;
     if (ec) {
       self->notify_failed(protocol::ApiKey::offset_commit, ec);
@@ -1229,13 +1271,19 @@ void Route::commit_offsets(std::map<TopicPartition, GroupOffsets::Commit> todo, 
         auto it = self->parts_.find(tp);
         if (it == self->parts_.end()) continue;
         it->second->committed = c.next;
+        it->second->committed_metadata = c.metadata;
         it->second->counters.committed_offset = c.next.value();
       }
     }
     self->check_caught_up();
     if (done) done();
     rearm();
-  }));
+  });
+  if (!opts_.commit_through) return offsets_->commit(todo, std::move(handler));
+  opts_.commit_through(todo, [self, handler = std::move(handler)](std::error_code ec,
+                                                                  std::map<TopicPartition, std::error_code> errors) {
+    asio::post(self->strand_, [handler, ec, errors = std::move(errors)]() mutable { handler(ec, std::move(errors)); });
+  });
 }
 
 void Route::on_caught_up(std::function<void()> done) {
@@ -1258,6 +1306,16 @@ void Route::check_caught_up() {
 
 void Route::check_caught_up_now() {
   if (!caught_up_ || caught_up_reported_ || parts_.empty()) return;
+  if (opts_.assigned_only) {
+    // A member is caught up only as a group of one: it must hold every selected partition.
+    auto md = source_->metadata();
+    if (!md) return;
+    size_t selected = 0, owned = 0;
+    for (const auto& [name, t] : md->topics)
+      if (selected_topics_.count(name)) selected += t.partitions.size();
+    for (const auto& [tp, p] : parts_) owned += p->retiring ? 0 : 1;
+    if (owned < selected) return;
+  }
   bool need_commit = false;
   for (const auto& [tp, p] : parts_) {
     if (p->retiring) continue;
@@ -1306,6 +1364,7 @@ void Route::maybe_finish_stop() {
   committing_ = false;
   commit([self = shared_from_this(), done] {
     TM_INFO(kLog, "route stopped; acknowledged offsets committed", {{"route", self->opts_.name}});
+    self->finish_removals(true);
     asio::post(self->io_, done);
   });
 }
@@ -1420,7 +1479,10 @@ void Route::reconfigure(RouteOptions rc) {
     for (auto& [tp, p] : self->parts_) {
       p->queue.set_max_in_flight(o.inflight_per_partition);
       if (p->retiring || (o.select_topic && o.select_topic(tp.topic))) continue;
-      self->retire(*p);
+      // Acknowledged offsets get a few commit rounds; after that the partition goes anyway
+      // (its last acknowledged batches are sent again if the topic is selected later).
+      self->retire(*p, "topic no longer selected (configuration reloaded)",
+                   std::chrono::steady_clock::now() + 3 * std::max(o.commit_interval, o.request_timeout));
       retired_topics.insert(tp.topic);
       ++retired;
     }
@@ -1438,12 +1500,10 @@ void Route::reconfigure(RouteOptions rc) {
   });
 }
 
-void Route::retire(Partition& p) {
+void Route::retire(Partition& p, std::string reason, std::chrono::steady_clock::time_point deadline) {
+  p.retire_deadline = p.retiring ? std::min(p.retire_deadline, deadline) : deadline;
   p.retiring = true;
-  // Acknowledged offsets get a few commit rounds; after that the partition goes anyway
-  // (its last acknowledged batches are sent again if the topic is selected later).
-  p.retire_deadline = std::chrono::steady_clock::now() + 3 * std::max(opts_.commit_interval, opts_.request_timeout);
-  p.reason = "topic no longer selected (configuration reloaded)";
+  p.reason = std::move(reason);
   p.state = PartitionState::paused;  // no new fetches (schedule_fetches takes running only)
   if (!p.sending_stopped) {
     p.sending_stopped = true;  // no new produces; requests in flight still complete
@@ -1465,7 +1525,7 @@ void Route::reap_retired() {
     }
     bool idle = !p.start_pending && !p.fetching && p.queue.in_flight() == 0;
     auto released = p.queue.committed_next();
-    bool committed = !released || p.committed == released;
+    bool committed = p.lost || !released || p.committed == released;
     if (idle && (committed || now >= p.retire_deadline)) {
       if (!committed)
         TM_WARN(kLog, "retired partition removed before its acknowledged offsets were committed",
@@ -1474,6 +1534,7 @@ void Route::reap_retired() {
       // selected again under the same producer id, its new queue continues from here.
       if (int32_t seq = p.queue.resume_sequence(); seq > 0) retired_sequences_[p.tp] = seq;
       for (const auto& b : p.queue.drain()) untrack(b);
+      for (const auto& o : opts_.observers) o->removed(p.tp);
       removed.push_back(p.tp);
       it = parts_.erase(it);
       continue;
@@ -1485,20 +1546,87 @@ void Route::reap_retired() {
   if (!removed.empty())
     TM_INFO(kLog, "retired partitions removed", {{"route", opts_.name}, {"removed", removed.size()}, {"total", parts_.size()}});
   if (need_commit && !committing_) commit(nullptr);
+  finish_removals(false);
   if (pending && !reap_armed_) {
     reap_armed_ = true;
-    after(opts_.retry_backoff * 5, [self = shared_from_this()] {
+    // A group's revocation waits on this (the rebalance with it): look more often then.
+    after(removals_.empty() ? opts_.retry_backoff * 5 : opts_.retry_backoff, [self = shared_from_this()] {
       self->reap_armed_ = false;
       self->reap_retired();
     });
   }
   // A topic selected again while its old partitions were retiring: discover it now.
   bool reselected = false;
-  for (const auto& tp : removed) reselected = reselected || (opts_.select_topic && opts_.select_topic(tp.topic));
+  for (const auto& tp : removed)
+    reselected = reselected || (opts_.assigned_only ? assigned_.count(tp) > 0
+                                                    : opts_.select_topic && opts_.select_topic(tp.topic));
   if (reselected && started_) {
     metadata_timer_.cancel();
     refresh_metadata();
   }
+}
+
+void Route::finish_removals(bool all) {
+  std::vector<std::function<void()>> done;
+  std::erase_if(removals_, [&](const PendingRemoval& r) {
+    bool gone = all || std::none_of(r.tps.begin(), r.tps.end(), [&](const auto& tp) { return parts_.count(tp) > 0; });
+    if (gone) done.push_back(r.done);
+    return gone;
+  });
+  for (auto& d : done)
+    if (d) d();
+}
+
+// ---------------------------------------------------------------- scale-out: the group's assignment
+
+void Route::assign(std::vector<TopicPartition> tps) {
+  asio::post(strand_, [self = shared_from_this(), tps = std::move(tps)] {
+    self->assigned_.insert(tps.begin(), tps.end());
+    TM_INFO(kLog, "partitions assigned by the group", {{"route", self->opts_.name}, {"added", tps.size()},
+                                                      {"assigned", self->assigned_.size()}});
+    // Known partitions start now; the others at the metadata pass that finds them. One still
+    // retiring from an earlier removal starts again once it is gone (reap_retired).
+    if (auto md = self->source_->metadata(); md && self->started_ && !self->stopping_) self->discover(md);
+  });
+}
+
+void Route::remove(std::vector<TopicPartition> tps, Removal why, net::Millis timeout, std::function<void()> done) {
+  asio::post(strand_, [self = shared_from_this(), tps = std::move(tps), why, timeout, done = std::move(done)]() mutable {
+    PendingRemoval r{{}, std::move(done)};
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (const auto& tp : tps) {
+      self->assigned_.erase(tp);
+      // Held for the syncer's limits and never started: it just leaves that list.
+      std::erase(self->awaiting_limits_, tp);
+      auto it = self->parts_.find(tp);
+      if (it == self->parts_.end()) continue;
+      Partition& p = *it->second;
+      if (why == Removal::lost) {
+        p.lost = true;  // never committed again: another member may have resumed it already
+        self->retire(p, "lost: the group session expired", std::chrono::steady_clock::now());
+      } else {
+        self->retire(p, "revoked by the group", deadline);
+      }
+      r.tps.insert(tp);
+    }
+    TM_INFO(kLog, why == Removal::lost ? "partitions lost by the group member" : "partitions revoked by the group",
+            {{"route", self->opts_.name}, {"removed", r.tps.size()}, {"assigned", self->assigned_.size()}});
+    // Lost: nothing to wait for (no commit; what is in flight cannot be called back).
+    if (why == Removal::lost || r.tps.empty()) {
+      asio::post(self->strand_, std::move(r.done));
+    } else {
+      self->removals_.push_back(std::move(r));
+    }
+    if (self->stopping_) return self->finish_removals(true);  // stop() commits every partition
+    self->reap_retired();
+  });
+}
+
+void Route::on_selected_topics(std::function<void(std::set<std::string>)> fn) {
+  asio::post(strand_, [self = shared_from_this(), fn = std::move(fn)]() mutable {
+    self->selected_topics_fn_ = std::move(fn);
+    if (!self->selected_topics_.empty()) self->selected_topics_fn_(self->selected_topics_);
+  });
 }
 
 }  // namespace tiermirror::pipeline

@@ -66,6 +66,7 @@ class Counters : public pipeline::RouteObserver {
   // of an offset commit when none follows.
   void lost(const TopicPartition& tp, SourceOffset first, SourceOffset last, std::string_view why) override;
   void committed(const TopicPartition& tp, SourceOffset next) override;
+  void removed(const TopicPartition& tp) override;
 
   /// Closes what each partition in `ends` counted at the offset about to be committed, and
   /// returns every open segment's counts (sealed parts only) for the publisher.

@@ -14,6 +14,8 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 
+#include <chrono>
+
 #include <deque>
 #include <functional>
 #include <map>
@@ -91,6 +93,17 @@ struct RouteOptions {
   /// the committed offset at once (at-least-once: what was delivered since is sent again).
   ResumeScanFailurePolicy resume_on_scan_failure = ResumeScanFailurePolicy::wait;
   net::Millis resume_retry_max{30000};
+  /// Scale-out (several instances share the route through its consumer group; wired by the app
+  /// to control::GroupMember). Partitions start only when the group assigns them (assign()),
+  /// not when discovered; discovery still tells on_selected_topics what to subscribe to.
+  bool assigned_only = false;
+  /// Commits go here instead of as a "simple consumer" (GroupOffsets): a member of an active
+  /// group must commit with its member id and generation. The handler may run on any thread.
+  std::function<void(std::map<TopicPartition, GroupOffsets::Commit>, GroupOffsets::CommitHandler)> commit_through;
+  /// When set, Produce requests go out only while it answers true: the group member's fence
+  /// against writing after its session may have expired (control/group_member.h). With
+  /// commit_through, every commit round also commits unchanged offsets, which renews it.
+  std::function<bool()> may_produce;
   /// Benchmarks only: repack every batch (decompress, renumber, recompress), to measure
   /// what the identity path saves. Never set in production.
   bool force_repack = false;
@@ -154,6 +167,20 @@ class Route : public std::enable_shared_from_this<Route> {
   /// Stops fetching, lets requests in flight finish (at most `timeout`), commits what the
   /// target acknowledged, then calls `done`.
   void stop(net::Millis timeout, std::function<void()> done);
+  /// Scale-out: the group assigned these partitions (only the new ones: cooperative
+  /// rebalancing). Each starts with the exactly-once resume, as at a start.
+  void assign(std::vector<TopicPartition> tps);
+  enum class Removal { revoked, lost };
+  /// Scale-out: the group takes these partitions away. revoked: fetching stops, what was
+  /// never sent is dropped, requests in flight finish and the acknowledged offsets are
+  /// committed, then `done` (on the strand); after `timeout` a partition goes anyway. lost
+  /// (the session expired; another member may own them): nothing more is sent or committed
+  /// for them, and `done` is called at once.
+  void remove(std::vector<TopicPartition> tps, Removal why, net::Millis timeout, std::function<void()> done);
+  /// Called (on the strand) with the whitelisted source topics whenever that set changes:
+  /// what a group member subscribes to.
+  void on_selected_topics(std::function<void(std::set<std::string>)> fn);
+
   /// A snapshot of every partition (runs on the strand; handler there too).
   void status(std::function<void(std::vector<PartitionStatus>)> handler);
 
@@ -246,6 +273,7 @@ class Route : public std::enable_shared_from_this<Route> {
   enum class PauseSide { source, target };
   void pause(Partition& p, std::string reason, PauseSide side = PauseSide::source);
   void commit(std::function<void()> done);
+  void add_renewals(std::map<TopicPartition, GroupOffsets::Commit>& todo) const;
   void commit_offsets(std::map<TopicPartition, GroupOffsets::Commit> todo, std::function<void()> done,
                       std::function<void()> rearm);
   void check_caught_up();
@@ -257,8 +285,9 @@ class Route : public std::enable_shared_from_this<Route> {
   static int64_t wall_clock_ms();
   size_t max_message_bytes(const std::string& topic) const;
   std::vector<PartitionStatus> partition_statuses() const;
-  void retire(Partition& p);
+  void retire(Partition& p, std::string reason, std::chrono::steady_clock::time_point deadline);
   void reap_retired();
+  void finish_removals(bool all);
 
   boost::asio::io_context& io_;
   boost::asio::strand<boost::asio::io_context::executor_type> strand_;
@@ -308,6 +337,17 @@ class Route : public std::enable_shared_from_this<Route> {
   };
   std::vector<Screening> screening_;  // partitions whose target log end is asked next (screen_scans)
   bool screen_armed_ = false;
+  // Scale-out: the partitions the group assigned (assigned_only), removals waiting for their
+  // partitions to drain, the whitelisted topics last reported, and whether the fence held.
+  std::set<TopicPartition> assigned_;
+  struct PendingRemoval {
+    std::set<TopicPartition> tps;
+    std::function<void()> done;
+  };
+  std::vector<PendingRemoval> removals_;
+  std::set<std::string> selected_topics_;
+  std::function<void(std::set<std::string>)> selected_topics_fn_;
+  bool fenced_ = false;
   std::deque<std::function<void()>> scans_waiting_;  // resume scans beyond resume_scans_in_parallel
   int scans_running_ = 0;
 };

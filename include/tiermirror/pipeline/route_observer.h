@@ -33,6 +33,10 @@ class RouteObserver {
   virtual void counting_from(const TopicPartition& tp, SourceOffset from) {}
   /// `next` was committed for the partition: what was reported below it is final.
   virtual void committed(const TopicPartition& tp, SourceOffset next) {}
+  /// The partition left this process (its topic unselected, or the group moved it to another
+  /// member). What was reported and not committed is counted again by whoever resumes it
+  /// from the committed offset, so it is forgotten here.
+  virtual void removed(const TopicPartition& tp) {}
   /// A data batch fetched from the source was mirrored: reported when the target acknowledged
   /// it (its last piece, if repacked) and it was released, right before `acked`, so counters
   /// publish both tiers of a batch together (control batches and aborted transactions are not
