@@ -70,6 +70,12 @@ int run_cli(int argc, char** argv) {
   sync_cmd->add_option("--config,-c", sync.config_path, "Route configuration (YAML)")->required();
   sync_cmd->add_flag("--dry-run", sync.dry_run, "Print what would be done and every identity verdict; change nothing");
 
+  MembersOptions members;
+  auto* members_cmd = app.add_subcommand(
+      "members", "List the members of the route's consumer group and the partitions each owns (scale-out)");
+  members_cmd->add_option("--config,-c", members.config_path, "Route configuration (YAML)")->required();
+  members_cmd->add_option("--format", members.format, "table or json")->check(CLI::IsMember({"table", "json"}));
+
   DemoOptions demo;
   auto* demo_cmd = app.add_subcommand("demo", "Run tiermirror against in-process Kafka clusters (no broker needed)");
   demo_cmd->add_flag("--serve", demo.serve,
@@ -174,6 +180,7 @@ int run_cli(int argc, char** argv) {
   if (sync_cmd->parsed()) return cmd_sync(sync);
   if (demo_cmd->parsed()) return cmd_demo(demo);
   if (probe_cmd->parsed()) return cmd_probe(probe);
+  if (members_cmd->parsed()) return cmd_members(members);
   if (audit_cmd->parsed()) {
     audit.action = audit_check->parsed()  ? AuditOptions::Action::check
                    : audit_scan->parsed() ? AuditOptions::Action::scan

@@ -101,6 +101,7 @@ int cmd_run(const RunOptions& opts) {
       }
       kill(getpid(), SIGUSR1);
     };
+    if (running.group) calls.may_write = [&running] { return running.syncer_writes(); };
     syncer = std::make_unique<SyncThread>(cfg, std::move(calls));
     running.route->on_new_partitions([s = syncer.get()](std::vector<TopicPartition>) { s->poke(); });
   }

@@ -95,6 +95,8 @@ std::string_view pause_kind(std::string_view r) {
   if (has("from the source broker on Fetch")) return "source_refused";
   if (has("cannot repack")) return "repack_failed";
   if (has("no longer selected")) return "topic_unselected";
+  if (has("revoked by the group")) return "group_revoked";
+  if (has("lost: the group session expired")) return "group_lost";
   return "other";
 }
 
@@ -133,6 +135,15 @@ std::string status_json(const OpsSnapshot& s) {
                             {"resized", s.receive_buffers->resized},
                             {"allocated", s.receive_buffers->allocated}};
   j["requests_in_flight"] = {{"source", s.source_in_flight}, {"target", s.target_in_flight}};
+  if (s.group) {
+    const auto& g = *s.group;
+    auto assigned = json::array();
+    for (const auto& tp : g.assigned) assigned.push_back(tp.str());
+    j["group"] = {{"member_id", g.member_id},     {"generation", g.generation},
+                  {"assigned", assigned},          {"subscribed_topics", g.subscribed.size()},
+                  {"may_produce", g.may_produce},  {"fence_in_ms", g.fence_in_ms},
+                  {"rebalances", g.rebalances},    {"lost", g.lost}};
+  }
   if (s.audit) {
     // Counts not yet in the audit topic: a stop now would report them as unpublished.
     const auto& p = s.audit->publisher;
@@ -455,6 +466,29 @@ std::vector<prometheus::MetricFamily> RouteMetrics::scrape(const OpsSnapshot& s)
     out.push_back(std::move(bytes));
     out.push_back(std::move(blocks));
   }
+  if (s.group) {
+    // Scale-out: who this instance is in the route's group and what it owns.
+    const auto& g = *s.group;
+    auto member = make_family("tiermirror_group_member_info",
+                              "This instance in the route's consumer group (membership.mode group): member id and "
+                              "generation as labels, value 1", MetricType::Gauge);
+    add_sample(member, {{"route", route}, {"member_id", g.member_id}, {"generation", std::to_string(g.generation)}}, 1);
+    auto assigned = make_family("tiermirror_group_assigned_partitions",
+                                "Partitions the group assigned to this instance", MetricType::Gauge);
+    add_sample(assigned, {{"route", route}}, static_cast<double>(g.assigned.size()));
+    auto rebalances = make_family("tiermirror_group_rebalances_total",
+                                  "Assignment changes this instance saw (partitions assigned, revoked or lost)",
+                                  MetricType::Counter);
+    add_sample(rebalances, {{"route", route}}, static_cast<double>(g.rebalances));
+    auto lost = make_family("tiermirror_group_lost_total",
+                            "Assignments lost because the group session expired", MetricType::Counter);
+    add_sample(lost, {{"route", route}}, static_cast<double>(g.lost));
+    auto fence = make_family("tiermirror_group_may_produce",
+                             "1 while the group session is proven fresh enough to send (the zombie fence), else 0",
+                             MetricType::Gauge);
+    add_sample(fence, {{"route", route}}, g.may_produce ? 1 : 0);
+    for (auto* f : {&member, &assigned, &rebalances, &lost, &fence}) out.push_back(std::move(*f));
+  }
   if (s.audit) {
     // The tier audit as this process counted it (docs/audit.md); the audit topic has the
     // per-bucket truth across routes and restarts.
@@ -543,6 +577,7 @@ void OpsServer::snapshot(std::function<void(OpsSnapshot)> done) {
   if (r.audit_counters && r.audit_publisher)
     g->snap.audit = OpsSnapshot::Audit{r.audit_counters->totals(), r.audit_publisher->stats()};
   if (r.frames) g->snap.receive_buffers = r.frames->stats();
+  if (r.group) g->snap.group = r.group->status();
   g->done = std::move(done);
   auto finish = [g] {
     std::function<void(OpsSnapshot)> cb;

@@ -6,9 +6,11 @@
 #include <cstdlib>
 #include <fstream>
 #include <mutex>
+#include <set>
 #include <future>
 #include <iostream>
 
+#include "tiermirror/app/sync_runner.h"
 #include "tiermirror/common/log.h"
 #include "tiermirror/protocol/produce_check.h"
 
@@ -105,6 +107,63 @@ BufferPool::Limits frame_pool_limits(const config::Config& cfg) {
   return BufferPool::Limits{total + total / 4, total + total / 4};
 }
 
+struct RunningRoute::GroupLink {
+  std::mutex mu;
+  std::shared_ptr<pipeline::Route> route;  // guarded by mu; null once the route stopped
+  net::Millis revoke_timeout{0};
+};
+
+namespace {
+
+// Scale-out: the member joins the route's group; the route runs the partitions it is
+// assigned, commits through it, and sends only while its session is proven (the fence).
+void join_group(RunningRoute& r, pipeline::RouteOptions& ro, const config::Config& cfg) {
+  auto link = std::make_shared<RunningRoute::GroupLink>();
+  control::GroupMemberOptions go;
+  go.connection = admin_connection(cfg.source, cfg);
+  go.connection.client_id = "tiermirror-" + cfg.route.name;
+  go.group = cfg.consumer_group;
+  go.session_timeout = cfg.membership.session_timeout;
+  // A revocation lets the partitions' Produce requests finish (each bounded by the request
+  // timeout plus 5 s, see Route::send_produce) and commits once more.
+  link->revoke_timeout = cfg.limits.request_timeout * 2 + net::Millis(5000);
+  go.revoke_timeout = link->revoke_timeout;
+  go.fence_margin = std::min(net::Millis(5000), cfg.membership.session_timeout / 4);
+  control::GroupListener listener;
+  listener.assigned = [link](std::vector<TopicPartition> tps) {
+    std::lock_guard lk(link->mu);
+    if (link->route) link->route->assign(std::move(tps));
+  };
+  listener.removed = [link](std::vector<TopicPartition> tps, control::RemoveReason why, std::function<void()> done) {
+    std::lock_guard lk(link->mu);
+    if (!link->route) return done();  // stopped: everything acknowledged was committed then
+    link->route->remove(std::move(tps),
+                        why == control::RemoveReason::lost ? pipeline::Route::Removal::lost
+                                                           : pipeline::Route::Removal::revoked,
+                        link->revoke_timeout, std::move(done));
+  };
+  r.group = std::make_shared<control::GroupMember>(std::move(go), std::move(listener));
+  r.group_link = link;
+  ro.assigned_only = true;
+  ro.commit_through = [g = r.group](std::map<TopicPartition, pipeline::GroupOffsets::Commit> commits,
+                                    pipeline::GroupOffsets::CommitHandler handler) {
+    std::map<TopicPartition, control::GroupCommit> out;
+    for (auto& [tp, c] : commits) out[tp] = control::GroupCommit{c.next, std::move(c.metadata)};
+    g->commit(std::move(out), std::move(handler));
+  };
+  ro.may_produce = [g = r.group] { return g->may_produce(); };
+}
+
+}  // namespace
+
+bool RunningRoute::syncer_writes() const {
+  if (!group) return true;
+  auto s = group->status();
+  if (s.subscribed.empty()) return false;
+  TopicPartition first{*s.subscribed.begin(), 0};
+  return std::find(s.assigned.begin(), s.assigned.end(), first) != s.assigned.end();
+}
+
 RunningRoute start_route(boost::asio::io_context& io, const config::Config& cfg,
                          std::function<void(std::error_code, std::string)> fatal, bool force_repack,
                          std::vector<std::shared_ptr<pipeline::RouteObserver>> observers) {
@@ -135,7 +194,14 @@ RunningRoute start_route(boost::asio::io_context& io, const config::Config& cfg,
     // Offsets are committed only after the audit holds the counts of what they cover.
     ro.before_commit = r.audit_publisher->commit_gate();
   }
+  if (cfg.membership.mode == config::MembershipConfig::Mode::group) join_group(r, ro, cfg);
   r.route = pipeline::Route::create(io, r.source, r.target, std::move(ro));
+  if (r.group_link) {
+    r.group_link->route = r.route;
+    // The whitelist applied to the source's metadata is what the member subscribes to; every
+    // instance computes the same set, and the group splits its partitions.
+    r.route->on_selected_topics([g = r.group](std::set<std::string> topics) { g->subscribe(std::move(topics)); });
+  }
   r.route->start(std::move(fatal));
   return r;
 }
@@ -157,6 +223,13 @@ size_t RunningRoute::stop(net::Millis timeout) {
                {{"partitions", unpublished}, {"error", ec ? ec.message() : std::string("not acknowledged")}});
     else if (ec)
       TM_WARN("app", "the last audit progress records were not published", {{"error", ec.message()}});
+  }
+  if (group) {
+    {
+      std::lock_guard lk(group_link->mu);
+      group_link->route.reset();  // a revocation from now on has nothing left to drain
+    }
+    group->close();  // LeaveGroup: the others take the partitions over without a session timeout
   }
   source->close();
   target->close();

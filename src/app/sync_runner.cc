@@ -185,7 +185,8 @@ void SyncThread::loop() {
           if (!stopping()) callbacks_.topic_checked(v, max_message_bytes);
         };
       control::Syncer syncer(*source, *target, std::move(opts));
-      auto report = syncer.run_once(false);
+      // One writer per route at a time when instances share it (the group picks it).
+      auto report = syncer.run_once(callbacks_.may_write && !callbacks_.may_write());
       if (callbacks_.after_pass && !stopping()) callbacks_.after_pass(report);
       if (report.failed() && callbacks_.login_failed && !stopping())
         for (const auto* a : {source.get(), target.get()})

@@ -33,6 +33,12 @@ struct SyncCommandOptions {
   bool dry_run = false;
 };
 
+/// `tiermirror members`: the route's group, its members and their partitions.
+struct MembersOptions {
+  std::string config_path;
+  std::string format = "table";  // table or json
+};
+
 /// `tiermirror audit report|check|scan` (docs/audit.md).
 struct AuditOptions {
   enum class Action { report, check, scan } action = Action::report;
@@ -56,5 +62,6 @@ int cmd_sync(const SyncCommandOptions& opts);
 int cmd_run(const RunOptions& opts);
 int cmd_demo(const DemoOptions& opts);
 int cmd_probe(const ProbeOptions& opts);
+int cmd_members(const MembersOptions& opts);
 
 }  // namespace tiermirror::app

@@ -25,6 +25,7 @@
 #include <prometheus/registry.h>
 
 #include "tiermirror/app/route_runner.h"
+#include "tiermirror/control/group_member.h"
 #include "tiermirror/config/config.h"
 #include "tiermirror/control/syncer.h"
 #include "tiermirror/metrics/exposition.h"
@@ -56,6 +57,9 @@ struct OpsSnapshot {
   std::optional<Audit> audit;
   /// The route's receive-buffer pool (null before a route is attached).
   std::optional<BufferPool::Stats> receive_buffers;
+  /// membership.mode group: this instance in the route's group (member id, generation,
+  /// assigned partitions, whether the zombie fence lets it send).
+  std::optional<control::GroupMemberStatus> group;
 };
 
 /// Lag of one partition, as /metrics and /status report it:

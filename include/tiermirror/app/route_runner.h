@@ -6,6 +6,7 @@
 #include "tiermirror/audit/publisher.h"
 #include "tiermirror/common/buffer_pool.h"
 #include "tiermirror/config/config.h"
+#include "tiermirror/control/group_member.h"
 #include "tiermirror/net/cluster.h"
 #include "tiermirror/pipeline/route.h"
 
@@ -31,11 +32,20 @@ struct RunningRoute {
   std::shared_ptr<audit::Counters> audit_counters;    // null when audit.enabled is false
   std::shared_ptr<audit::Publisher> audit_publisher;
   std::shared_ptr<BufferPool> frames;  // both clusters' response frames are received into it
-  /// Stops the route (publishes the last audit counts, then commits what was acknowledged)
-  /// and closes the clusters; blocks. Returns how many partitions' audit counts could not be
+  /// membership.mode group: this instance's membership in the route's group (null otherwise).
+  std::shared_ptr<control::GroupMember> group;
+  /// Scale-out: whether this instance does the partition-count syncer's writes. One member
+  /// at a time: the owner of partition 0 of the first subscribed topic. Always true alone.
+  bool syncer_writes() const;
+  /// Stops the route (publishes the last audit counts, then commits what was acknowledged),
+  /// leaves the group (its partitions move to the other members at once) and closes the
+  /// clusters; blocks. Returns how many partitions' audit counts could not be
   /// published (logged as an error: their offsets stay uncommitted, so the next run of the
   /// route counts them again).
   size_t stop(net::Millis timeout);
+
+  struct GroupLink;  // route_runner.cc: what the group member's callbacks reach
+  std::shared_ptr<GroupLink> group_link;
 };
 
 /// TIERMIRROR_CHECK_PRODUCE_RULES, a diagnostic: when set, every Produce request this process

@@ -48,6 +48,10 @@ class SyncThread {
     /// After a pass that failed because a cluster refused the admin client's login (it will
     /// not fix itself: `run` stops with it).
     std::function<void(const std::string&)> login_failed;
+    /// Scale-out: whether this instance does the pass's writes (creating topics, adding
+    /// partitions, copying configs). When it answers false the pass only reads (a dry run:
+    /// verdicts and target limits still reach the route); unset: always writes.
+    std::function<bool()> may_write;
   };
   SyncThread(const config::Config& cfg, Callbacks callbacks);
   ~SyncThread();
