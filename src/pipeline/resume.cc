@@ -215,9 +215,27 @@ struct Scan : std::enable_shared_from_this<Scan> {
   bool finished = false;
   std::error_code last_error;
 
-  net::Millis request_timeout() const {
-    auto left = std::chrono::duration_cast<net::Millis>(deadline - std::chrono::steady_clock::now());
-    return std::max(net::Millis(1), std::min(opts.request_timeout, left));
+  // Every request gets the whole request_timeout, also near the deadline: one cut short to
+  // what is left would time out in flight, and a request timeout breaks the connection (its
+  // answers are ordered), which the scan shares with the route's fetches and commits. The
+  // deadline decides only whether a failed request is tried again.
+  net::Millis request_timeout() const { return opts.request_timeout; }
+
+  // An answer that moved the scan on: the deadline counts from here. The deadline bounds a
+  // scan that no longer gets anywhere (a broker down, a leader gone), not one that is slow:
+  // each of its requests may wait behind the route's long-polling Fetch on the same connection
+  // (a broker answers a connection's requests in order), so a scan of many batches can take
+  // far longer than the deadline while every request succeeds. Cut off at a fixed time from
+  // its start, such a scan failed at the same place each time and was started over, forever.
+  void progressed() { deadline = std::chrono::steady_clock::now() + opts.deadline; }
+
+  // A batch larger than the request allowed: the next request makes room for it. A broker that
+  // cut a batch below the size asked would have the scan ask the same again at once, forever
+  // now that answers push the deadline back: that counts as a failed request instead.
+  static bool grow_fetch(size_t& bytes, size_t needed) {
+    if (needed <= bytes) return false;
+    bytes = needed;
+    return true;
   }
 
   // Runs `fn` on the executor (network callbacks arrive on connection strands).
@@ -277,6 +295,7 @@ struct Scan : std::enable_shared_from_this<Scan> {
       self->on_executor([self, ec, end] {
         if (self->finished) return;
         if (ec) return self->retry(ec, "target ListOffsets (log end)", [self] { self->start(); });
+        self->progressed();
         self->target_log_end = end;
         self->read_high_watermark();
       });
@@ -293,12 +312,14 @@ struct Scan : std::enable_shared_from_this<Scan> {
                     if (self->finished) return;
                     if (ec) return self->retry(ec, "target ListOffsets (latest)", [self] { self->read_high_watermark(); });
                     self->target_hw = hw;
+                    // Waiting for replication is not progress: the deadline ends that wait.
                     if (hw < self->target_log_end) {
                       ++self->result.replication_waits;
                       return self->retry({}, "target high watermark " + std::to_string(hw) + " below the log end " +
                                                  std::to_string(self->target_log_end) + " (replication)",
                                          [self] { self->read_high_watermark(); });
                     }
+                    self->progressed();
                     self->read_log_start();
                   });
                 });
@@ -312,6 +333,7 @@ struct Scan : std::enable_shared_from_this<Scan> {
                     if (self->finished) return;
                     if (ec)
                       return self->retry(ec, "target ListOffsets (earliest)", [self] { self->read_log_start(); });
+                    self->progressed();
                     self->target_log_start = earliest;
                     self->choose_start();
                   });
@@ -350,9 +372,12 @@ struct Scan : std::enable_shared_from_this<Scan> {
         if (self->finished) return;
         if (fp->ec) return self->retry(fp->ec, "target Fetch (tail estimate)", [self] { self->estimate_tail(); });
         if (fp->split.batches.empty() && fp->split.needs_bigger_fetch) {
-          self->target_fetch_bytes = std::max(self->target_fetch_bytes, *fp->split.needs_bigger_fetch);
+          if (!grow_fetch(self->target_fetch_bytes, *fp->split.needs_bigger_fetch))
+            return self->retry(errc::malformed, "target Fetch (tail estimate): batch cut below the fetch size",
+                               [self] { self->estimate_tail(); });
           return self->estimate_tail();
         }
+        self->progressed();
         int64_t back = self->target_hw - self->target_log_start;
         if (!fp->split.batches.empty()) {
           const auto& b = fp->split.batches.back();
@@ -407,12 +432,15 @@ struct Scan : std::enable_shared_from_this<Scan> {
         if (fp->ec) return self->retry(fp->ec, "target Fetch", [self] { self->fetch_target(); });
         if (fp->split.batches.empty()) {
           if (fp->split.needs_bigger_fetch) {  // one batch larger than the request allowed
-            self->target_fetch_bytes = std::max(self->target_fetch_bytes, *fp->split.needs_bigger_fetch);
+            if (!grow_fetch(self->target_fetch_bytes, *fp->split.needs_bigger_fetch))
+              return self->retry(errc::malformed, "target Fetch: batch cut below the fetch size",
+                                 [self] { self->fetch_target(); });
             return self->fetch_target();
           }
           self->target_pos = self->target_hw;  // nothing readable below the high watermark
           return self->step();
         }
+        self->progressed();  // not for a bigger fetch size alone: only batches read move it on
         for (const auto& b : fp->split.batches) {
           if (b.base_offset() >= self->target_hw) break;  // written after the scan started: not ours
           self->target_q.push_back(b);
@@ -446,12 +474,15 @@ struct Scan : std::enable_shared_from_this<Scan> {
         if (fp->ec) return self->retry(fp->ec, "source Fetch", [self] { self->fetch_source(); });
         if (fp->split.batches.empty()) {
           if (fp->split.needs_bigger_fetch) {
-            self->source_fetch_bytes = std::max(self->source_fetch_bytes, *fp->split.needs_bigger_fetch);
+            if (!grow_fetch(self->source_fetch_bytes, *fp->split.needs_bigger_fetch))
+              return self->retry(errc::malformed, "source Fetch: batch cut below the fetch size",
+                                 [self] { self->fetch_source(); });
             return self->fetch_source();
           }
           self->source_done = true;
           return self->step();
         }
+        self->progressed();
         self->filter.add(fp->aborted_transactions);
         auto units = resume_units(fp->split.batches, self->filter, self->source_pos, self->opts.max_message_bytes,
                                   self->opts.force_repack);

@@ -485,7 +485,8 @@ void Route::queue_scan(Partition& p, SourceOffset from, std::optional<int64_t> h
   so.max_message_bytes = max_message_bytes(p.tp.topic);
   so.force_repack = opts_.force_repack;
   so.request_timeout = opts_.request_timeout;
-  // Long enough to ride out a leader move; past it the scan is tried again (on_resume_scan_failed).
+  // Long enough to ride out a leader move; a scan that got no answer that far is tried again
+  // (on_resume_scan_failed). A slow scan that keeps reading runs to its end.
   so.deadline = std::max(2 * opts_.request_timeout, net::Millis(10000));
   so.backoff = opts_.retry_backoff;
   Partition* pp = &p;

@@ -320,6 +320,52 @@ TEST(MockPipeline, TargetDownAtStartDuplicatesOnlyWhenTheOperatorChoseSo) {
   EXPECT_EQ(dups[1], 0);
 }
 
+// The chaos test's final run hung here (partition chaos-1: "source Fetch: timed out", scanned
+// again and again for 180 s). A scan's requests share the route's connection to the source
+// broker, and a broker answers a connection's requests in order: each source Fetch of the scan
+// waits behind the route's long-polling Fetch for the broker's idle partitions (fetch_max_wait,
+// 500 ms here), and librdkafka's mock answers one batch per Fetch. 30 uncommitted batches take
+// about 15 s to match: a scan that had to finish within its deadline (10 s from its start) never
+// could, failed at the same place every time and started over. The deadline bounds a scan that
+// stopped making progress; one that gets answers goes on to the end.
+TEST(MockPipeline, ASlowButProgressingResumeScanIsNotCutOffAtItsDeadline) {
+  app::MockCluster src("src", 1), dst("dst", 1);
+  src.create_topic("t", 2, 1);
+  dst.create_topic("t", 2, 1);
+  constexpr int kBatches = 30;
+  for (int i = 0; i < kBatches; ++i) plant_batch(src.bootstrap(), {"t", 0}, BatchBuilder().add_n(1 + i % 4).build());
+  plant_batch(src.bootstrap(), {"t", 1}, BatchBuilder().add_n(2).build());
+  auto o = options("slowscan", "t");
+  o.commit_interval = net::Millis(3600000);  // nothing committed: the restart scans all of it
+  {
+    Mirror m(src.bootstrap(), dst.bootstrap(), o);
+    ASSERT_TRUE(m.wait_for([](const auto& st) {
+      return st.size() == 2 && st[0].batches == kBatches && st[1].batches == 1;
+    }));
+    m.crash();
+  }
+  ASSERT_EQ(read_all(dst.bootstrap(), {"t", 0}).size(), static_cast<size_t>(kBatches));
+  o = options("slowscan", "t");
+  o.fetch_max_wait = net::Millis(500);  // tiermirror's default: partition 1 idles in long polls
+  o.request_timeout = net::Millis(3000);  // the scan deadline: max(2 x 3 s, 10 s) = 10 s
+  const auto started = std::chrono::steady_clock::now();
+  Mirror m2(src.bootstrap(), dst.bootstrap(), o);
+  ASSERT_TRUE(m2.caught_up(std::chrono::seconds(45))) << m2.fatal_ << "; partition 0: " << m2.status_of(0).reason;
+  const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+  auto p0 = m2.status_of(0);
+  EXPECT_EQ(p0.resume_scan_failures, 0u) << p0.reason;
+  EXPECT_EQ(p0.resume_matched_batches, static_cast<uint64_t>(kBatches));
+  for (int p = 0; p < 2; ++p) {
+    auto source = read_all(src.bootstrap(), {"t", p});
+    auto target = read_all(dst.bootstrap(), {"t", p});
+    EXPECT_EQ(target.size(), source.size()) << "partition " << p;
+    auto proof = app::prove_identity(target, {source});
+    EXPECT_TRUE(proof.ok) << "partition " << p << ": " << proof.detail;
+  }
+  std::printf("slow resume scan: %d batches matched in %lld ms (scan deadline 10 s)\n", kBatches,
+              static_cast<long long>(took.count()));
+}
+
 // Issue 18: at start, one ListOffsets per target broker finds the partitions whose target
 // holds nothing after the commit's hint; they resume without a scan. Every later target
 // ListOffsets is refused here, so a partition that scanned anyway would pause.

@@ -160,7 +160,9 @@ struct ResumeScanOptions {
   size_t max_message_bytes = 1048588;
   bool force_repack = false;
   net::Millis request_timeout{30000};  // each request's deadline
-  net::Millis deadline{60000};         // the whole scan's: retries stop there
+  /// How long the scan may go without progress (an answer that read on): failed requests are
+  /// retried until then. A slow scan that keeps getting answers is not cut off.
+  net::Millis deadline{60000};
   net::Millis backoff{200};            // between retries of a failed request
 };
 
@@ -181,7 +183,8 @@ struct ResumeScanResult {
 /// Reads target partition tp.partition from the hint (or the bounded tail) to its log end
 /// offset at the start (once the high watermark reached it) and source partition tp from
 /// `from`, and matches them. Requests go out one at a
-/// time, each with request_timeout; failed ones are retried after `backoff` until `deadline`.
+/// time, each with request_timeout; failed ones are retried after `backoff` until `deadline`
+/// has passed since the last answer that moved the scan on.
 /// `done` runs on `executor` (the route's strand), exactly once.
 void scan_delivered(std::shared_ptr<net::Cluster> source, std::shared_ptr<net::Cluster> target,
                     ResumeScanOptions opts, boost::asio::any_io_executor executor,
