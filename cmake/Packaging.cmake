@@ -68,4 +68,15 @@ if(TIERMIRROR_BUILD_TESTS)
     PROPERTIES LABELS unit SKIP_RETURN_CODE 77)
   # cpack re-runs the install step of the finished build and strips the binary.
   set_tests_properties(packaging.deb PROPERTIES TIMEOUT 240)
+  # The Kubernetes manifests: parsed with yaml-cpp, their route config loaded by the real
+  # loader, their ports and probe paths checked against the config and the status server.
+  find_package(GTest REQUIRED)
+  add_executable(check_kubernetes ${_pkg}/tests/check_kubernetes.cc)
+  target_link_libraries(check_kubernetes PRIVATE tiermirror_app yaml-cpp GTest::gtest GTest::gtest_main)
+  target_compile_definitions(check_kubernetes PRIVATE
+    TIERMIRROR_KUBERNETES_DIR="${_pkg}/kubernetes"
+    TIERMIRROR_CONTAINERFILE="${_pkg}/container/Containerfile")
+  add_dependencies(tiermirror_unit_mock check_kubernetes)  # a unit test: the sanitizer job builds it
+  add_test(NAME packaging.kubernetes COMMAND check_kubernetes)
+  set_tests_properties(packaging.kubernetes PROPERTIES LABELS unit)
 endif()
