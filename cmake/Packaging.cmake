@@ -76,7 +76,6 @@ if(TIERMIRROR_BUILD_TESTS)
   target_compile_definitions(check_kubernetes PRIVATE
     TIERMIRROR_KUBERNETES_DIR="${_pkg}/kubernetes"
     TIERMIRROR_CONTAINERFILE="${_pkg}/container/Containerfile")
-  add_dependencies(tiermirror_unit_mock check_kubernetes)  # a unit test: the sanitizer job builds it
   add_test(NAME packaging.kubernetes COMMAND check_kubernetes)
   set_tests_properties(packaging.kubernetes PROPERTIES LABELS unit)
 endif()
