@@ -1,0 +1,198 @@
+// Scale-out on the mock cluster (librdkafka's mock has the classic group protocol): several
+// `tiermirror run` children with `membership.mode: group` share one route while a producer
+// writes. Members are killed with SIGKILL and restarted, one is added, one leaves with
+// SIGTERM; at the end one member alone (a group of one) runs --until-caught-up. Then every
+// partition holds each source batch exactly once, in order, and the audit's tiers equal
+// recounts of both clusters. The same on real brokers: tests/real/scale_out_real_test.cc.
+#include <gtest/gtest.h>
+#include <librdkafka/rdkafka.h>
+#include <nlohmann/json.hpp>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <set>
+#include <thread>
+
+#include "mock_support.h"
+#include "tiermirror/app/readback.h"
+
+namespace tiermirror::test {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using nlohmann::json;
+
+constexpr const char* kTopic = "shared";
+constexpr int kPartitions = 6;
+
+TEST(MockScaleOut, MembersKilledAddedAndLeavingMirrorEveryBatchExactlyOnce) {
+  app::MockCluster src("dc-a", 3), dst("aggregate", 3);
+  src.create_topic(kTopic, kPartitions, 3);
+  dst.create_topic(kTopic, kPartitions, 3);
+  dst.create_topic("__tiermirror_audit", 1, 3);
+
+  auto dir = std::filesystem::temp_directory_path() / ("tm-scale-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  auto config = (dir / "route.yaml").string();
+  std::ofstream(config) << "route: {name: scale}\n"
+                        << "source: {name: dc-a, bootstrap_servers: " << yaml_list(src.bootstrap()) << "}\n"
+                        << "target: {name: aggregate, bootstrap_servers: " << yaml_list(dst.bootstrap()) << "}\n"
+                        << "topics:\n  include:\n    - " << kTopic << "\n"
+                        << "commit_interval: 500ms\n"
+                        << "membership: {mode: group, session_timeout: 6s}\n"
+                        << "audit: {publish_interval: 1s, bucket: 1m}\n"
+                        // See chaos_test.cc: the mock checks no idempotent sequences.
+                        << "limits: {request_timeout: 2s, inflight_per_partition: 1}\n"
+                        << "metrics: {listen: \"\"}\n"
+                        << "partition_sync: {enabled: false}\n";
+
+  std::atomic<bool> stop_producing{false};
+  std::atomic<int> produced{0};
+  std::thread producer([&] {
+    for (uint64_t round = 0; !stop_producing; ++round) {
+      app::TrafficOptions t;
+      t.codec = round % 2 ? "zstd" : "lz4";
+      t.records = 120;
+      t.idempotent = true;
+      t.seed = 7000 + round;
+      t.value_bytes_min = 40;
+      t.value_bytes_max = 120;
+      t.batch_records = 20;
+      try {
+        produced += app::produce_traffic(src.bootstrap(), kTopic, t);
+      } catch (const std::exception&) {
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+  });
+
+  std::vector<pid_t> members;
+  int spawned = 0;
+  auto spawn = [&] {
+    auto log = (dir / ("member-" + std::to_string(spawned++) + ".stderr")).string();
+    pid_t pid = spawn_tiermirror({"run", "--config", config}, log);
+    EXPECT_GT(pid, 0);
+    members.push_back(pid);
+  };
+  auto reap = [](pid_t pid, int sig) {
+    ::kill(pid, sig);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    return status;
+  };
+  auto sleep_s = [](double s) { std::this_thread::sleep_for(std::chrono::milliseconds(static_cast<int>(s * 1000))); };
+
+  // The mock's coordinator answers a JoinGroup only once every known member rejoined or the
+  // rebalance timed out (a few seconds): the steps leave it time to settle.
+  for (int i = 0; i < 3; ++i) spawn();
+  sleep_s(8);
+  std::mt19937 rng(20261207);
+  int kills = 0;
+  for (; kills < 2; ++kills) {  // kill -9 a random member; its partitions move after the session
+    size_t victim = std::uniform_int_distribution<size_t>(0, members.size() - 1)(rng);
+    int status = reap(members[victim], SIGKILL);
+    EXPECT_TRUE(WIFSIGNALED(status)) << "a member exited by itself; logs in " << dir;
+    members.erase(members.begin() + static_cast<long>(victim));
+    sleep_s(1);
+    spawn();
+    sleep_s(9);
+  }
+  spawn();  // a fourth member: the partitions rebalance
+  sleep_s(8);
+  int status = reap(members.front(), SIGTERM);  // one leaves: LeaveGroup, the others take over
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "status " << status << "; logs in " << dir;
+  members.erase(members.begin());
+  sleep_s(6);
+  stop_producing = true;
+  producer.join();
+  sleep_s(2);
+  for (pid_t pid : members) {
+    status = reap(pid, SIGTERM);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "status " << status << "; logs in " << dir;
+  }
+
+  // A group of one takes every partition and mirrors to the end.
+  auto final_log = (dir / "final.stderr").string();
+  auto r = run_command("timeout 120 " + std::string(TIERMIRROR_BINARY) + " run --until-caught-up --config " + config +
+                       " 2>" + final_log);
+  ASSERT_EQ(r.status, 0) << read_file(final_log);
+
+  net::IoThread io;
+  ClusterClient source(io, src.bootstrap()), target(io, dst.bootstrap());
+  source.refresh();
+  target.refresh();
+  size_t batches = 0, duplicates = 0, lost = 0;
+  for (int p = 0; p < kPartitions; ++p) {
+    auto s = app::read_partition(source.cluster, {kTopic, p});
+    auto t = app::read_partition(target.cluster, {kTopic, p});
+    ASSERT_FALSE(s.ec) << s.ec.message();
+    ASSERT_FALSE(t.ec) << t.ec.message();
+    for (const auto& m : count_copies(s.batches, t.batches)) {
+      (m.missing > 0 ? lost : duplicates) += static_cast<size_t>(m.missing > 0 ? m.missing : -m.missing);
+      ADD_FAILURE() << "partition " << p << ": source batch at offset " << m.source_offset << " is in the target "
+                    << m.target_offsets.size() << " times";
+    }
+    auto proof = app::prove_identity(t.batches, {s.batches});
+    EXPECT_TRUE(proof.ok) << "partition " << p << ": " << proof.detail;
+    batches += s.batches.size();
+  }
+  EXPECT_GT(batches, 100u);
+
+  // The audit: exact per bucket against recounts of both logs.
+  auto scan = [&](const std::string& bootstrap) {
+    std::map<std::string, uint64_t> by_bucket;
+    auto sr = run_command(std::string(TIERMIRROR_BINARY) + " audit scan --format json --bucket 1m --topic " + kTopic +
+                          " --bootstrap " + bootstrap + " 2>/dev/null");
+    auto sj = json::parse(sr.out, nullptr, false);
+    if (sj.is_discarded() || !sj.contains("buckets")) {
+      ADD_FAILURE() << "audit scan: " << sr.out;
+      return by_bucket;
+    }
+    for (const auto& b : sj["buckets"]) by_bucket[b["bucket_start"].get<std::string>()] = b["records"].get<uint64_t>();
+    return by_bucket;
+  };
+  auto rep = run_command(std::string(TIERMIRROR_BINARY) + " audit report --format json --topic " + kTopic +
+                         " --bootstrap " + dst.bootstrap() + " 2>/dev/null");
+  auto j = json::parse(rep.out, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << rep.out;
+  std::map<std::string, uint64_t> audit_source, audit_target;
+  for (const auto& b : j["buckets"]) {
+    audit_source[b["bucket_start"].get<std::string>()] = b["source_records"].get<uint64_t>();
+    audit_target[b["bucket_start"].get<std::string>()] = b["target_records"].get<uint64_t>();
+  }
+  EXPECT_EQ(audit_source, scan(src.bootstrap())) << "the audit's source tier vs a recount of the source";
+  EXPECT_EQ(audit_target, scan(dst.bootstrap())) << "the audit's target tier vs a recount of the target";
+
+  // The members shared the partitions: several held some but not all of them at once, and
+  // none ever received a record through the membership consumer (its partitions are paused).
+  int sharing = 0;
+  for (int i = 0; i < spawned; ++i) {
+    auto log = read_file(dir / ("member-" + std::to_string(i) + ".stderr"));
+    EXPECT_EQ(count_of(log, "received a record although its partitions are paused"), 0u);
+    int most = 0;
+    for (size_t at = log.find("assigned by the group"); at != std::string::npos;
+         at = log.find("assigned by the group", at + 1)) {
+      auto n = log.find(" assigned=", at);
+      if (n != std::string::npos) most = std::max(most, std::atoi(log.c_str() + n + 10));
+    }
+    sharing += most > 0 && most < kPartitions ? 1 : 0;
+  }
+  EXPECT_GE(sharing, 2) << "the members did not share the partitions; logs in " << dir;
+  std::printf("scale-out (mock): members started=%d, kills=%d, sharing members=%d, batches=%zu, produced=%d, duplicates=%zu, lost=%zu\n",
+              spawned, kills, sharing, batches, produced.load(), duplicates, lost);
+  EXPECT_EQ(duplicates, 0u);
+  EXPECT_EQ(lost, 0u);
+  if (!HasFailure())
+    std::filesystem::remove_all(dir);
+  else
+    std::printf("scale-out: logs kept in %s\n", dir.c_str());
+}
+
+}  // namespace
+}  // namespace tiermirror::test

@@ -1,0 +1,225 @@
+// Scale-out on real brokers: three `tiermirror run` children with `membership.mode: group`
+// share one route (a 12-partition topic) while a librdkafka idempotent producer writes. 20
+// times a random member is killed with SIGKILL and started again (its partitions move to the
+// others once its session expires, and back at the next rebalance). Then, with every member
+// still running, the producer stops; the test waits until each partition is owned by exactly
+// one live member (`tiermirror members`) and the target caught up, stops them with SIGTERM,
+// and checks every partition: each source batch exactly once, in order, records sections
+// identical, and per bucket the audit's tiers equal recounts of both clusters.
+//
+// TIERMIRROR_SCALE_KILLS=N changes the number of kills (default 20).
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <random>
+#include <set>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "mock_support.h"
+#include "real_env.h"
+#include "tiermirror/app/readback.h"
+#include "tiermirror/control/rdkafka_admin.h"
+
+namespace tiermirror::test {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+using nlohmann::json;
+
+constexpr int kPartitions = 12;
+constexpr int kMembers = 3;
+constexpr milliseconds kAdminTimeout{30000};
+
+int env_int(const char* name, int fallback) {
+  const char* v = std::getenv(name);
+  if (!v || !*v) return fallback;
+  return std::max(0, std::atoi(v));
+}
+
+TEST(RealScaleOut, ThreeMembersKilledAtRandomShareTheRouteExactlyOnce) {
+  TIERMIRROR_REAL_ENV(env);
+  const int kills_wanted = env_int("TIERMIRROR_SCALE_KILLS", 20);
+  std::mt19937 rng(static_cast<unsigned>(env_int("TIERMIRROR_SCALE_SEED", 20261207)));
+  auto uniform = [&rng](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
+
+  const std::string topic = real::unique_topic("scale");
+  {
+    control::RdKafkaAdmin src_admin({"source", env.source.bootstrap, "tiermirror-test", {}, {}});
+    auto e = src_admin.create_topic(topic, kPartitions, -1, {}, kAdminTimeout);
+    ASSERT_FALSE(e) << "source " << topic << ": " << e->str();
+  }
+  real::Scratch dir("tm-real-scale-" + env.kafka_version);
+  auto config = (dir / "route.yaml").string();
+  // The syncer creates the target topic (only the member owning partition 0 writes).
+  std::ofstream(config) << "route: {name: '" << topic << "'}\n"
+                        << "source: {name: source, bootstrap_servers: " << yaml_list(env.source.bootstrap) << "}\n"
+                        << "target: {name: target, bootstrap_servers: " << yaml_list(env.target.bootstrap) << "}\n"
+                        << "topics:\n  include:\n    - '" << topic << "'\n"
+                        << "commit_interval: 500ms\n"
+                        << "membership: {mode: group, session_timeout: 6s}\n"
+                        << "audit: {topic: '" << topic << "-audit', bucket: 1h, publish_interval: 1s}\n"
+                        << "limits: {request_timeout: 3s}\n"
+                        << "metrics: {listen: \"\"}\n";
+
+  std::atomic<bool> stop_producing{false};
+  std::atomic<int> produced{0};
+  std::thread producer([&] {
+    const char* codecs[] = {"none", "lz4", "zstd", "snappy", "gzip"};
+    for (uint64_t round = 0; !stop_producing; ++round) {
+      app::TrafficOptions t;
+      t.codec = codecs[round % 5];
+      t.records = 240;
+      t.idempotent = true;
+      t.seed = 5000 + round;
+      t.value_bytes_min = 50;
+      t.value_bytes_max = 200;
+      t.batch_records = 10;
+      try {
+        produced += app::produce_traffic(env.source.bootstrap, topic, t);
+      } catch (const std::exception&) {
+      }
+      std::this_thread::sleep_for(milliseconds(100));
+    }
+  });
+
+  std::vector<pid_t> members(kMembers, -1);
+  int spawned = 0;
+  auto spawn = [&](int slot) {
+    auto log = (dir / ("member-" + std::to_string(spawned++) + ".stderr")).string();
+    members[slot] = spawn_tiermirror({"run", "--config", config}, log);
+    return members[slot] > 0;
+  };
+  auto stop = [&](int slot, int sig) {
+    ::kill(members[slot], sig);
+    int status = 0;
+    ::waitpid(members[slot], &status, 0);
+    members[slot] = -1;
+    return status;
+  };
+  struct Finally {
+    std::function<void()> f;
+    ~Finally() { f(); }
+  } cleanup{[&] {
+    for (int i = 0; i < kMembers; ++i)
+      if (members[i] > 0) stop(i, SIGKILL);
+    stop_producing = true;
+    if (producer.joinable()) producer.join();
+  }};
+
+  for (int i = 0; i < kMembers; ++i) ASSERT_TRUE(spawn(i)) << "cannot start " << TIERMIRROR_BINARY;
+  std::this_thread::sleep_for(milliseconds(5000));
+  for (int k = 0; k < kills_wanted; ++k) {
+    int slot = uniform(0, kMembers - 1);
+    int status = stop(slot, SIGKILL);
+    ASSERT_TRUE(WIFSIGNALED(status)) << "member exited by itself (status " << status << "); logs in " << dir.dir;
+    std::this_thread::sleep_for(milliseconds(uniform(200, 1500)));
+    ASSERT_TRUE(spawn(slot));
+    std::this_thread::sleep_for(milliseconds(uniform(1000, 4000)));
+  }
+  stop_producing = true;
+  producer.join();
+
+  // Every partition owned by exactly one live member, and the target caught up with the source.
+  std::string last;
+  bool settled = false;
+  net::IoThread io;
+  ClusterClient source(io, env.source.bootstrap, "source"), target(io, env.target.bootstrap, "target");
+  auto deadline = Clock::now() + std::chrono::seconds(90);
+  while (!settled && Clock::now() < deadline) {
+    std::this_thread::sleep_for(milliseconds(1000));
+    auto r = run_command(std::string(TIERMIRROR_BINARY) + " members --format json --config " + config + " 2>&1");
+    last = r.out;
+    auto j = json::parse(r.out, nullptr, false);
+    if (r.status != 0 || j.is_discarded() || j["members"].size() != kMembers) continue;
+    std::map<std::string, int> owners;
+    for (const auto& m : j["members"])
+      for (const auto& p : m["partitions"]) owners[p.get<std::string>()]++;
+    bool one_each = owners.size() == static_cast<size_t>(kPartitions);
+    for (const auto& [p, n] : owners) one_each = one_each && n == 1;
+    if (!one_each) continue;
+    source.refresh();
+    target.refresh();
+    bool caught_up = true;
+    for (int p = 0; p < kPartitions && caught_up; ++p) {
+      auto s = app::read_partition(source.cluster, {topic, p});
+      auto t = app::read_partition(target.cluster, {topic, p});
+      caught_up = !s.ec && !t.ec && s.batches.size() == t.batches.size();
+    }
+    settled = caught_up;
+  }
+  ASSERT_TRUE(settled) << "after 90 s, not every partition owned by exactly one of " << kMembers
+                       << " live members with the target caught up; last `members`:\n"
+                       << last << "\nlogs in " << dir.dir;
+  for (int i = 0; i < kMembers; ++i) {
+    int status = stop(i, SIGTERM);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "status " << status << "; logs in " << dir.dir;
+  }
+
+  size_t batches = 0, duplicates = 0, lost = 0;
+  for (int p = 0; p < kPartitions; ++p) {
+    auto s = app::read_partition(source.cluster, {topic, p});
+    auto t = app::read_partition(target.cluster, {topic, p});
+    ASSERT_FALSE(s.ec) << s.ec.message();
+    ASSERT_FALSE(t.ec) << t.ec.message();
+    for (const auto& m : count_copies(s.batches, t.batches)) {
+      (m.missing > 0 ? lost : duplicates) += static_cast<size_t>(m.missing > 0 ? m.missing : -m.missing);
+      ADD_FAILURE() << "partition " << p << ": source batch at offset " << m.source_offset << " is in the target "
+                    << m.target_offsets.size() << " times; logs in " << dir.dir;
+    }
+    auto proof = app::prove_identity(t.batches, {s.batches});
+    EXPECT_TRUE(proof.ok) << "partition " << p << ": " << proof.detail;
+    batches += s.batches.size();
+  }
+
+  auto scan = [&](const std::string& bootstrap) {
+    std::map<std::string, uint64_t> by_bucket;
+    auto sr = run_command(std::string(TIERMIRROR_BINARY) + " audit scan --format json --bucket 1h --topic " + topic +
+                          " --bootstrap " + bootstrap + " 2>/dev/null");
+    auto sj = json::parse(sr.out, nullptr, false);
+    if (sj.is_discarded() || !sj.contains("buckets")) {
+      ADD_FAILURE() << "audit scan: " << sr.out;
+      return by_bucket;
+    }
+    for (const auto& b : sj["buckets"]) by_bucket[b["bucket_start"].get<std::string>()] = b["records"].get<uint64_t>();
+    return by_bucket;
+  };
+  auto rep = run_command(std::string(TIERMIRROR_BINARY) + " audit report --format json --audit-topic " + topic +
+                         "-audit --topic " + topic + " --bootstrap " + env.target.bootstrap + " 2>/dev/null");
+  auto j = json::parse(rep.out, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << rep.out;
+  std::map<std::string, uint64_t> audit_source, audit_target;
+  for (const auto& b : j["buckets"]) {
+    audit_source[b["bucket_start"].get<std::string>()] = b["source_records"].get<uint64_t>();
+    audit_target[b["bucket_start"].get<std::string>()] = b["target_records"].get<uint64_t>();
+  }
+  EXPECT_EQ(audit_source, scan(env.source.bootstrap)) << "the audit's source tier vs a recount of the source";
+  EXPECT_EQ(audit_target, scan(env.target.bootstrap)) << "the audit's target tier vs a recount of the target";
+
+  size_t assignments = 0, paused_records = 0;
+  for (int i = 0; i < spawned; ++i) {
+    auto log = read_file(dir / ("member-" + std::to_string(i) + ".stderr"));
+    assignments += count_of(log, "partitions assigned by the group");
+    paused_records += count_of(log, "received a record although its partitions are paused");
+  }
+  EXPECT_EQ(paused_records, 0u) << "the membership consumer fetched records";
+  std::printf("scale-out (real %s): members started=%d, kills=%d, assignments=%zu, batches=%zu, produced=%d, "
+              "duplicates=%zu, lost=%zu\n",
+              env.kafka_version.c_str(), spawned, kills_wanted, assignments, batches, produced.load(), duplicates,
+              lost);
+  EXPECT_EQ(duplicates, 0u);
+  EXPECT_EQ(lost, 0u);
+}
+
+}  // namespace
+}  // namespace tiermirror::test
