@@ -95,8 +95,6 @@ std::string_view pause_kind(std::string_view r) {
   if (has("from the source broker on Fetch")) return "source_refused";
   if (has("cannot repack")) return "repack_failed";
   if (has("no longer selected")) return "topic_unselected";
-  if (has("revoked by the group")) return "group_revoked";
-  if (has("lost: the group session expired")) return "group_lost";
   return "other";
 }
 

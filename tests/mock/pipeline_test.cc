@@ -1024,5 +1024,77 @@ TEST(MockPipeline, ASlowSyncerDoesNotHoldPartitionsBeyondTheWait) {
   expect_identity(dst.bootstrap(), {src.bootstrap()}, "t", 2);
 }
 
+// Scale-out, the route's side (the group member is tested with processes: scale_out_test.cc):
+// partitions run only when assigned; while the produce fence is down nothing reaches the target;
+// a revoked partition is drained and committed before `done`; a lost one is never committed.
+TEST(MockPipeline, AssignedPartitionsRunOnlyWhileTheFenceHoldsAndRevocationsCommitFirst) {
+  app::MockCluster src("src", 1), dst("dst", 1);
+  src.create_topic("t", 3, 1);
+  dst.create_topic("t", 3, 1);
+  traffic(src.bootstrap(), "t", 60, 2);
+  auto o = options("assigned", "t");
+  o.assigned_only = true;
+  auto fence = std::make_shared<std::atomic<bool>>(false);
+  o.may_produce = [fence] { return fence->load(); };
+  Mirror m(src.bootstrap(), dst.bootstrap(), o);
+  std::this_thread::sleep_for(std::chrono::milliseconds(800));
+  EXPECT_TRUE(m.status().empty()) << "nothing runs before the group assigns it";
+
+  m.route().assign({{"t", 0}, {"t", 1}});
+  ASSERT_TRUE(m.wait_for([](const auto& st) {
+    return st.size() == 2 && std::all_of(st.begin(), st.end(), [](const auto& s) { return s.state == PartitionState::running; });
+  }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(800));
+  for (int p = 0; p < 3; ++p) EXPECT_TRUE(read_all(dst.bootstrap(), {"t", p}).empty()) << "sent through a closed fence";
+
+  fence->store(true);
+  auto source_batches = [&](int p) { return read_all(src.bootstrap(), {"t", p}).size(); };
+  ASSERT_TRUE(m.wait_for([&](const auto&) {
+    return read_all(dst.bootstrap(), {"t", 0}).size() == source_batches(0) &&
+           read_all(dst.bootstrap(), {"t", 1}).size() == source_batches(1);
+  }));
+  EXPECT_TRUE(read_all(dst.bootstrap(), {"t", 2}).empty()) << "partition 2 was never assigned";
+
+  // Revoked: done only once its acknowledged offset is committed.
+  std::promise<void> revoked;
+  m.route().remove({{"t", 0}}, pipeline::Route::Removal::revoked, net::Millis(5000), [&] { revoked.set_value(); });
+  ASSERT_EQ(revoked.get_future().wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  net::IoThread io;
+  ClusterClient reader(io, src.bootstrap(), "reader");
+  auto offsets = pipeline::GroupOffsets::create(reader.cluster, "tiermirror-assigned", net::Millis(5000));
+  using R = std::pair<std::error_code, std::map<TopicPartition, std::optional<SourceOffset>>>;
+  auto committed = [&] {
+    return net::await<R>([&](auto done) {
+      offsets->fetch({{"t", 0}, {"t", 1}}, [done](auto ec, auto m) { done({ec, std::move(m)}); });
+    });
+  };
+  auto [ec, c] = committed();
+  ASSERT_FALSE(ec) << ec.message();
+  auto end0 = read_all(src.bootstrap(), {"t", 0});
+  const TopicPartition t0{"t", 0}, t1{"t", 1};
+  ASSERT_TRUE(c[t0].has_value());
+  EXPECT_EQ(c[t0]->value(), end0.back().base_offset() + end0.back().last_offset_delta() + 1);
+  EXPECT_EQ(m.status().size(), 1u) << "the revoked partition left the route";
+
+  // Lost: at once; what it fetched and had not sent never goes, nor is anything committed.
+  fence->store(false);
+  std::this_thread::sleep_for(std::chrono::milliseconds(600));  // commit rounds settle
+  auto before = committed().second[t1];
+  auto target_before = read_all(dst.bootstrap(), {"t", 1}).size();
+  traffic(src.bootstrap(), "t", 20, 9);
+  ASSERT_TRUE(m.wait_for([](const auto& st) { return !st.empty() && st.front().buffered_bytes > 0; }))
+      << "partition 1 should have fetched the new batches";
+  std::promise<void> lost;
+  m.route().remove({{"t", 1}}, pipeline::Route::Removal::lost, net::Millis(5000), [&] { lost.set_value(); });
+  ASSERT_EQ(lost.get_future().wait_for(std::chrono::seconds(2)), std::future_status::ready);
+  fence->store(true);
+  ASSERT_TRUE(m.wait_for([](const auto& st) { return st.empty(); }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(600));  // commit rounds pass
+  EXPECT_EQ(read_all(dst.bootstrap(), {"t", 1}).size(), target_before) << "a lost partition sent";
+  auto after = committed().second[t1];
+  ASSERT_TRUE(before && after);
+  EXPECT_EQ(after->value(), before->value()) << "a lost partition was committed";
+}
+
 }  // namespace
 }  // namespace tiermirror::test

@@ -29,6 +29,7 @@
 #include "real_env.h"
 #include "tiermirror/app/readback.h"
 #include "tiermirror/control/rdkafka_admin.h"
+#include "tiermirror/pipeline/group_offsets.h"
 
 namespace tiermirror::test {
 namespace {
@@ -94,9 +95,11 @@ TEST(RealScaleOut, ThreeMembersKilledAtRandomShareTheRouteExactlyOnce) {
   });
 
   std::vector<pid_t> members(kMembers, -1);
-  int spawned = 0;
+  std::vector<std::string> logs(kMembers);
+  int spawned = 0, killed_owners = 0;
   auto spawn = [&](int slot) {
     auto log = (dir / ("member-" + std::to_string(spawned++) + ".stderr")).string();
+    logs[slot] = log;
     members[slot] = spawn_tiermirror({"run", "--config", config}, log);
     return members[slot] > 0;
   };
@@ -122,10 +125,12 @@ TEST(RealScaleOut, ThreeMembersKilledAtRandomShareTheRouteExactlyOnce) {
   for (int k = 0; k < kills_wanted; ++k) {
     int slot = uniform(0, kMembers - 1);
     int status = stop(slot, SIGKILL);
+    // Killed while it held partitions: they wait for its session to expire, then move.
+    if (count_of(read_file(logs[slot]), "partitions assigned by the group") > 0) ++killed_owners;
     ASSERT_TRUE(WIFSIGNALED(status)) << "member exited by itself (status " << status << "); logs in " << dir.dir;
     std::this_thread::sleep_for(milliseconds(uniform(200, 1500)));
     ASSERT_TRUE(spawn(slot));
-    std::this_thread::sleep_for(milliseconds(uniform(1000, 4000)));
+    std::this_thread::sleep_for(milliseconds(uniform(2000, 5000)));
   }
   stop_producing = true;
   producer.join();
@@ -135,7 +140,8 @@ TEST(RealScaleOut, ThreeMembersKilledAtRandomShareTheRouteExactlyOnce) {
   bool settled = false;
   net::IoThread io;
   ClusterClient source(io, env.source.bootstrap, "source"), target(io, env.target.bootstrap, "target");
-  auto deadline = Clock::now() + std::chrono::seconds(90);
+  auto offsets = pipeline::GroupOffsets::create(source.cluster, "tiermirror-" + topic, net::Millis(10000));
+  auto deadline = Clock::now() + std::chrono::seconds(120);
   while (!settled && Clock::now() < deadline) {
     std::this_thread::sleep_for(milliseconds(1000));
     auto r = run_command(std::string(TIERMIRROR_BINARY) + " members --format json --config " + config + " 2>&1");
@@ -150,16 +156,33 @@ TEST(RealScaleOut, ThreeMembersKilledAtRandomShareTheRouteExactlyOnce) {
     if (!one_each) continue;
     source.refresh();
     target.refresh();
-    bool caught_up = true;
+    // Caught up and committed: every partition's committed offset is the source log's end (an
+    // owner that delivered a tail and lost the partition before committing it has not settled).
+    std::vector<TopicPartition> tps;
+    for (int p = 0; p < kPartitions; ++p) tps.push_back({topic, p});
+    using R = std::pair<std::error_code, std::map<TopicPartition, std::optional<SourceOffset>>>;
+    auto [ec, committed] = net::await<R>([&](auto done) {
+      offsets->fetch(tps, [done](std::error_code e, std::map<TopicPartition, std::optional<SourceOffset>> m) {
+        done({e, std::move(m)});
+      });
+    });
+    bool caught_up = !ec;
+    if (ec) last += "\ncommitted offsets: " + ec.message();
     for (int p = 0; p < kPartitions && caught_up; ++p) {
       auto s = app::read_partition(source.cluster, {topic, p});
       auto t = app::read_partition(target.cluster, {topic, p});
-      caught_up = !s.ec && !t.ec && s.batches.size() == t.batches.size();
+      auto c = committed[{topic, p}];
+      int64_t end = s.batches.empty() ? -1 : s.batches.back().base_offset() + s.batches.back().last_offset_delta() + 1;
+      caught_up = !s.ec && !t.ec && s.batches.size() == t.batches.size() && c && c->value() == end;
+      if (!caught_up)
+        last += "\npartition " + std::to_string(p) + ": source batches " + std::to_string(s.batches.size()) +
+                ", target " + std::to_string(t.batches.size()) + ", committed " +
+                (c ? std::to_string(c->value()) : std::string("none")) + ", source end " + std::to_string(end);
     }
     settled = caught_up;
   }
-  ASSERT_TRUE(settled) << "after 90 s, not every partition owned by exactly one of " << kMembers
-                       << " live members with the target caught up; last `members`:\n"
+  ASSERT_TRUE(settled) << "after 120 s, not every partition owned by exactly one of " << kMembers
+                       << " live members with the target caught up and committed; last `members`:\n"
                        << last << "\nlogs in " << dir.dir;
   for (int i = 0; i < kMembers; ++i) {
     int status = stop(i, SIGTERM);
@@ -213,11 +236,119 @@ TEST(RealScaleOut, ThreeMembersKilledAtRandomShareTheRouteExactlyOnce) {
     paused_records += count_of(log, "received a record although its partitions are paused");
   }
   EXPECT_EQ(paused_records, 0u) << "the membership consumer fetched records";
-  std::printf("scale-out (real %s): members started=%d, kills=%d, assignments=%zu, batches=%zu, produced=%d, "
-              "duplicates=%zu, lost=%zu\n",
-              env.kafka_version.c_str(), spawned, kills_wanted, assignments, batches, produced.load(), duplicates,
-              lost);
+  std::printf("scale-out (real %s): members started=%d, kills=%d (of members holding partitions %d), "
+              "assignments=%zu, batches=%zu, produced=%d, duplicates=%zu, lost=%zu\n",
+              env.kafka_version.c_str(), spawned, kills_wanted, killed_owners, assignments, batches, produced.load(),
+              duplicates, lost);
+  // Random victims, but the handover must have been exercised: most kills hit an owner.
+  EXPECT_GE(killed_owners, kills_wanted / 4) << "too few kills hit a member holding partitions";
   EXPECT_EQ(duplicates, 0u);
+  EXPECT_EQ(lost, 0u);
+}
+
+// A zombie: a member frozen (SIGSTOP) past its session timeout while it holds partitions and
+// batches to send; the group hands its partitions to the other member, which resumes them. When
+// the zombie thaws, its data path runs before librdkafka learns the session is gone, with fetched
+// batches queued: the produce fence (docs/operations.md, "Scaling a route") must keep it from
+// sending any of them, or the target holds them twice.
+TEST(RealScaleOut, AFrozenMemberThawingAfterItsSessionExpiredWritesNothing) {
+  TIERMIRROR_REAL_ENV(env);
+  const std::string topic = real::unique_topic("zombie");
+  {
+    control::RdKafkaAdmin src_admin({"source", env.source.bootstrap, "tiermirror-test", {}, {}});
+    auto e = src_admin.create_topic(topic, 4, -1, {}, kAdminTimeout);
+    ASSERT_FALSE(e) << "source " << topic << ": " << e->str();
+  }
+  real::Scratch dir("tm-real-zombie-" + env.kafka_version);
+  auto config = (dir / "route.yaml").string();
+  std::ofstream(config) << "route: {name: '" << topic << "'}\n"
+                        << "source: {name: source, bootstrap_servers: " << yaml_list(env.source.bootstrap) << "}\n"
+                        << "target: {name: target, bootstrap_servers: " << yaml_list(env.target.bootstrap) << "}\n"
+                        << "topics:\n  include:\n    - '" << topic << "'\n"
+                        << "commit_interval: 500ms\n"
+                        << "membership: {mode: group, session_timeout: 6s}\n"
+                        << "audit: {enabled: false}\n"
+                        << "limits: {request_timeout: 3s}\n"
+                        << "metrics: {listen: \"\"}\n";
+  std::atomic<bool> stop_producing{false};
+  std::thread producer([&] {
+    for (uint64_t round = 0; !stop_producing; ++round) {
+      app::TrafficOptions t;
+      t.codec = "lz4";
+      t.records = 400;
+      t.idempotent = true;
+      t.seed = 9000 + round;
+      t.batch_records = 10;
+      try {
+        app::produce_traffic(env.source.bootstrap, topic, t);
+      } catch (const std::exception&) {
+      }
+      std::this_thread::sleep_for(milliseconds(20));
+    }
+  });
+  pid_t a = spawn_tiermirror({"run", "--config", config}, (dir / "a.stderr").string());
+  pid_t b = spawn_tiermirror({"run", "--config", config}, (dir / "b.stderr").string());
+  struct Finally {
+    std::function<void()> f;
+    ~Finally() { f(); }
+  } cleanup{[&] {
+    for (pid_t p : {a, b})
+      if (p > 0) {
+        ::kill(p, SIGCONT);
+        ::kill(p, SIGKILL);
+        ::waitpid(p, nullptr, 0);
+      }
+    stop_producing = true;
+    if (producer.joinable()) producer.join();
+  }};
+  // Both hold partitions and mirror.
+  auto assigned = [&](const char* who) {
+    return count_of(read_file(dir / (std::string(who) + ".stderr")), "partitions assigned by the group") > 0;
+  };
+  for (int i = 0; i < 200 && !(assigned("a") && assigned("b")); ++i) std::this_thread::sleep_for(milliseconds(100));
+  ASSERT_TRUE(assigned("a") && assigned("b")) << "logs in " << dir.dir;
+  std::this_thread::sleep_for(milliseconds(2000));
+  ::kill(a, SIGSTOP);  // frozen mid-flight: fetch responses keep arriving in its socket buffers
+  std::this_thread::sleep_for(milliseconds(12000));  // > session timeout: b takes a's partitions over
+  ::kill(a, SIGCONT);
+  std::this_thread::sleep_for(milliseconds(6000));
+  stop_producing = true;
+  producer.join();
+  std::this_thread::sleep_for(milliseconds(6000));
+  for (pid_t* p : {&a, &b}) {
+    ::kill(*p, SIGTERM);
+    int status = 0;
+    ::waitpid(*p, &status, 0);
+    *p = -1;
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "status " << status << "; logs in " << dir.dir;
+  }
+  // A last member alone mirrors to the end (a group of one).
+  auto r = run_command("timeout 120 " + std::string(TIERMIRROR_BINARY) + " run --until-caught-up --config " + config +
+                       " 2>" + (dir / "final.stderr").string());
+  ASSERT_EQ(r.status, 0) << read_file(dir / "final.stderr");
+
+  net::IoThread io;
+  ClusterClient source(io, env.source.bootstrap, "source"), target(io, env.target.bootstrap, "target");
+  source.refresh();
+  target.refresh();
+  size_t duplicates = 0, lost = 0;
+  for (int p = 0; p < 4; ++p) {
+    auto s = app::read_partition(source.cluster, {topic, p});
+    auto t = app::read_partition(target.cluster, {topic, p});
+    ASSERT_FALSE(s.ec) << s.ec.message();
+    ASSERT_FALSE(t.ec) << t.ec.message();
+    for (const auto& m : count_copies(s.batches, t.batches))
+      (m.missing > 0 ? lost : duplicates) += static_cast<size_t>(m.missing > 0 ? m.missing : -m.missing);
+  }
+  auto a_log = read_file(dir / "a.stderr");
+  size_t fenced = count_of(a_log, "not sending: the group session is not confirmed");
+  size_t a_lost = count_of(a_log, "partitions lost (group session expired)");
+  std::printf("zombie (real %s): the thawed member was fenced %zu time(s), lost its partitions %zu time(s); "
+              "duplicates=%zu, lost=%zu\n",
+              env.kafka_version.c_str(), fenced, a_lost, duplicates, lost);
+  EXPECT_GE(a_lost, 1u) << "the frozen member never learned that its session expired; logs in " << dir.dir;
+  EXPECT_GE(fenced, 2u) << "the thawed member was not fenced (once at start, once after the thaw)";
+  EXPECT_EQ(duplicates, 0u) << "the zombie wrote what its partitions' new owner had resumed; logs in " << dir.dir;
   EXPECT_EQ(lost, 0u);
 }
 
