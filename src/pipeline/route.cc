@@ -1068,6 +1068,20 @@ bool Route::send_produce(int32_t broker, std::vector<std::pair<Partition*, Queue
 }
 
 void Route::on_produce_result(Partition& p, uint64_t id, std::error_code ec, int64_t base_offset) {
+  if (ec == kafka_errc::duplicate_sequence_number) {
+    // The broker holds a batch with this sequence. After a resend (a lost response) that is
+    // this batch: as good as an ack. On a first send it is other data: the sequence was used
+    // before, by a batch whose fate was unknown when its partition left this route (a group
+    // revocation, a lost assignment, an unselected topic) and that the resume then found in
+    // the target. Taking that for an ack would commit past data the target never got.
+    const QueuedBatch* q = p.queue.get(id);
+    if (q && q->attempts <= 1) {
+      notify_failed(protocol::ApiKey::produce, ec);
+      p.queue.failed(id);
+      reset_producer("DUPLICATE_SEQUENCE_NUMBER on the first send of a batch on " + p.tp.str());
+      return;
+    }
+  }
   if (!ec || ec == kafka_errc::duplicate_sequence_number) {
     // DUPLICATE_SEQUENCE_NUMBER: the broker already has this batch (a resend after a lost
     // response); it is as good as an ack.
@@ -1236,14 +1250,13 @@ void Route::commit(std::function<void()> done) {
 
 void Route::add_renewals(std::map<TopicPartition, GroupOffsets::Commit>& todo) const {
   if (!opts_.commit_through) return;
-  // A group member commits every partition it owns each round, unchanged ones too: each
-  // accepted commit renews its session and so its produce fence (control/group_member.h).
-  // Without them a member with nothing new to commit would stop sending for good.
-  for (const auto& [tp, p] : parts_) {
-    if (p->lost || todo.count(tp) || !p->committed) continue;
-    if (auto next = p->queue.committed_next(); next && *next != *p->committed) continue;
-    todo[tp] = GroupOffsets::Commit{*p->committed, p->committed_metadata};
-  }
+  // A group member commits every partition it owns each round, at its last committed offset
+  // where nothing new goes: each accepted commit renews its session and so its produce fence
+  // (control/group_member.h). Without them a member with nothing new to commit (or whose audit
+  // publish failed) would stop sending for good.
+  for (const auto& [tp, p] : parts_)
+    if (!p->lost && p->committed && !todo.count(tp))
+      todo[tp] = GroupOffsets::Commit{*p->committed, p->committed_metadata};
 }
 
 void Route::commit_offsets(std::map<TopicPartition, GroupOffsets::Commit> todo, std::function<void()> done,
@@ -1604,7 +1617,7 @@ void Route::remove(std::vector<TopicPartition> tps, Removal why, net::Millis tim
       Partition& p = *it->second;
       if (why == Removal::lost) {
         p.lost = true;  // never committed again: another member may have resumed it already
-        self->retire(p, "lost: the group session expired", std::chrono::steady_clock::now());
+        self->retire(p, "lost: the group session expired", deadline);
       } else {
         self->retire(p, "revoked by the group", deadline);
       }
@@ -1612,8 +1625,11 @@ void Route::remove(std::vector<TopicPartition> tps, Removal why, net::Millis tim
     }
     TM_INFO(kLog, why == Removal::lost ? "partitions lost by the group member" : "partitions revoked by the group",
             {{"route", self->opts_.name}, {"removed", r.tps.size()}, {"assigned", self->assigned_.size()}});
-    // Lost: nothing to wait for (no commit; what is in flight cannot be called back).
-    if (why == Removal::lost || r.tps.empty()) {
+    // Both wait until the requests in flight finished (a lost partition without a commit):
+    // librdkafka rejoins only after `done`, so a partition it merely believes lost (an
+    // ILLEGAL_GENERATION answer to a commit) reaches another member only after our last
+    // Produce landed, before that member's resume scan.
+    if (r.tps.empty()) {
       asio::post(self->strand_, std::move(r.done));
     } else {
       self->removals_.push_back(std::move(r));

@@ -1024,6 +1024,22 @@ TEST(MockPipeline, ASlowSyncerDoesNotHoldPartitionsBeyondTheWait) {
   expect_identity(dst.bootstrap(), {src.bootstrap()}, "t", 2);
 }
 
+// DUPLICATE_SEQUENCE_NUMBER is an ack only for a resend: on a first send the sequence was used
+// before by other data (a partition that left the route and came back), and taking it for an
+// ack would commit a batch the target never got. The mock checks no sequences, so it is told
+// to answer so; the route must get a new producer id and send the batch again.
+TEST(MockPipeline, ADuplicateSequenceOnAFirstSendIsNotAnAck) {
+  app::MockCluster src("src", 1), dst("dst", 1);
+  src.create_topic("t", 1, 1);
+  dst.create_topic("t", 1, 1);
+  traffic(src.bootstrap(), "t", 20, 4);
+  rd_kafka_mock_push_request_errors(dst.mock(), 0 /* Produce */, 1, RD_KAFKA_RESP_ERR_DUPLICATE_SEQUENCE_NUMBER);
+  Mirror m(src.bootstrap(), dst.bootstrap(), options("dupseq", "t"));
+  ASSERT_TRUE(m.caught_up()) << m.fatal_;
+  EXPECT_EQ(read_all(dst.bootstrap(), {"t", 0}).size(), read_all(src.bootstrap(), {"t", 0}).size());
+  expect_identity(dst.bootstrap(), {src.bootstrap()}, "t", 1);
+}
+
 // Scale-out, the route's side (the group member is tested with processes: scale_out_test.cc):
 // partitions run only when assigned; while the produce fence is down nothing reaches the target;
 // a revoked partition is drained and committed before `done`; a lost one is never committed.
