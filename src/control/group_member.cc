@@ -13,6 +13,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "tiermirror/common/errors.h"
 #include "tiermirror/common/log.h"
 
 namespace tiermirror::control {
@@ -178,14 +179,18 @@ struct GroupMember::Impl {
         TM_ERROR(kLog, "the route did not release the partitions in time; handing them over anyway",
                  {{"group", opts.group}, {"partitions", describe(tps)}, {"timeout_ms", opts.revoke_timeout.count()}});
     }
+    {
+      // Before the unassign: a commit still queued for them is dropped (run_commit), so none can
+      // land after the rejoin, under the next generation, and rewind their next owner.
+      std::lock_guard lk(mu);
+      for (const auto& tp : tps) assigned.erase(tp);
+      ++rebalances;
+      if (lost) ++lost_count;
+    }
     if (rd_kafka_error_t* e = rd_kafka_incremental_unassign(handle, parts)) {
       TM_WARN(kLog, "incremental unassign failed", {{"group", opts.group}, {"error", rd_kafka_error_string(e)}});
       rd_kafka_error_destroy(e);
     }
-    std::lock_guard lk(mu);
-    for (const auto& tp : tps) assigned.erase(tp);
-    ++rebalances;
-    if (lost) ++lost_count;
   }
 
   GroupIdentity status_identity() const {
@@ -258,6 +263,17 @@ struct GroupMember::Impl {
 
   void run_commit(CommitJob& job) {
     std::map<TopicPartition, std::error_code> per;
+    {
+      std::lock_guard lk(mu);
+      for (auto it = job.commits.begin(); it != job.commits.end();) {
+        if (assigned.count(it->first)) {
+          ++it;
+          continue;
+        }
+        per[it->first] = make_error_code(kafka_errc::unknown_topic_or_partition);  // not ours (any more)
+        it = job.commits.erase(it);
+      }
+    }
     if (job.commits.empty()) {
       if (job.handler) job.handler({}, per);
       return;

@@ -16,6 +16,10 @@
 #include <set>
 #include <stdexcept>
 
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "tiermirror/app/readback.h"
 #include "tiermirror/net/call.h"
 #include "tiermirror/protocol/messages/produce.h"
 
@@ -212,6 +216,63 @@ net::MetadataPtr ClusterClient::refresh() {
   auto [ec, md] = net::await<R>([&](auto done) { cluster->refresh(std::nullopt, [done](auto e, auto m) { done({e, m}); }); });
   if (ec) throw std::runtime_error("metadata: " + ec.message());
   return md;
+}
+
+CopyTotals expect_exact_copies(const std::shared_ptr<net::Cluster>& source, const std::shared_ptr<net::Cluster>& target,
+                               const std::string& topic, int partitions, const std::string& where) {
+  CopyTotals out;
+  for (int p = 0; p < partitions; ++p) {
+    auto s = app::read_partition(source, {topic, p});
+    auto t = app::read_partition(target, {topic, p});
+    if (s.ec || t.ec) {
+      ADD_FAILURE() << topic << "-" << p << ": cannot read " << (s.ec ? "the source: " + s.ec.message()
+                                                                      : "the target: " + t.ec.message());
+      continue;
+    }
+    for (const auto& m : count_copies(s.batches, t.batches)) {
+      (m.missing > 0 ? out.lost : out.duplicates) += static_cast<size_t>(m.missing > 0 ? m.missing : -m.missing);
+      ADD_FAILURE() << topic << "-" << p << ": source batch at offset " << m.source_offset << " is in the target "
+                    << m.target_offsets.size() << " times " << where;
+    }
+    auto proof = app::prove_identity(t.batches, {s.batches});
+    EXPECT_TRUE(proof.ok) << topic << "-" << p << ": " << proof.detail << " " << where;
+    out.batches += s.batches.size();
+  }
+  return out;
+}
+
+void expect_audit_exact(const std::string& topic, const std::string& audit_topic, const std::string& audit_bootstrap,
+                        const std::string& source_bootstrap, const std::string& target_bootstrap,
+                        const std::string& bucket) {
+  using nlohmann::json;
+  const std::string bin = TIERMIRROR_BINARY;
+  auto scan = [&](const std::string& bootstrap) {
+    std::map<std::string, uint64_t> by_bucket;
+    auto r = run_command(bin + " audit scan --format json --bucket " + bucket + " --topic " + topic + " --bootstrap " +
+                         bootstrap + " 2>/dev/null");
+    auto j = json::parse(r.out, nullptr, false);
+    if (j.is_discarded() || !j.contains("buckets")) {
+      ADD_FAILURE() << "audit scan: " << r.out;
+      return by_bucket;
+    }
+    for (const auto& b : j["buckets"]) by_bucket[b["bucket_start"].get<std::string>()] = b["records"].get<uint64_t>();
+    return by_bucket;
+  };
+  auto r = run_command(bin + " audit report --format json --audit-topic " + audit_topic + " --topic " + topic +
+                       " --bootstrap " + audit_bootstrap + " 2>/dev/null");
+  auto j = json::parse(r.out, nullptr, false);
+  if (j.is_discarded() || !j.contains("buckets")) {
+    ADD_FAILURE() << "audit report: " << r.out;
+    return;
+  }
+  std::map<std::string, uint64_t> source, target;
+  for (const auto& b : j["buckets"]) {
+    source[b["bucket_start"].get<std::string>()] = b["source_records"].get<uint64_t>();
+    target[b["bucket_start"].get<std::string>()] = b["target_records"].get<uint64_t>();
+  }
+  EXPECT_FALSE(source.empty()) << "the audit holds nothing for " << topic;
+  EXPECT_EQ(source, scan(source_bootstrap)) << "the audit's source tier vs a recount of the source";
+  EXPECT_EQ(target, scan(target_bootstrap)) << "the audit's target tier vs a recount of the target";
 }
 
 }  // namespace tiermirror::test

@@ -74,6 +74,21 @@ struct CopyMismatch {
 std::vector<CopyMismatch> count_copies(const std::vector<protocol::RecordBatchView>& source,
                                        const std::vector<protocol::RecordBatchView>& target);
 
+/// Per partition 0..partitions-1 of `topic`: every source batch in the target exactly once, in
+/// source order, records sections identical (app::prove_identity). Each stray batch is a test
+/// failure (`where` names the logs to look at); returns the totals.
+struct CopyTotals {
+  size_t batches = 0, duplicates = 0, lost = 0;
+};
+CopyTotals expect_exact_copies(const std::shared_ptr<net::Cluster>& source, const std::shared_ptr<net::Cluster>& target,
+                               const std::string& topic, int partitions, const std::string& where = "");
+
+/// Per bucket, the audit's two tiers for `topic` (`audit report` on `audit_bootstrap`) equal
+/// recounts of the source and target logs from batch headers (`audit scan`): the audit is exact.
+void expect_audit_exact(const std::string& topic, const std::string& audit_topic, const std::string& audit_bootstrap,
+                        const std::string& source_bootstrap, const std::string& target_bootstrap,
+                        const std::string& bucket);
+
 /// A batch's identity when counting copies of it: records section, count, timestamps, codec
 /// (the header fields a mirror rewrites are left out).
 std::string batch_key(const protocol::RecordBatchView& b);

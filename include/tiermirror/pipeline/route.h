@@ -175,7 +175,7 @@ class Route : public std::enable_shared_from_this<Route> {
   /// never sent is dropped, requests in flight finish and the acknowledged offsets are
   /// committed, then `done` (on the strand); after `timeout` a partition goes anyway. lost
   /// (the session expired; another member may own them): nothing more is sent or committed
-  /// for them, and `done` is called at once.
+  /// for them; `done` once their requests in flight finished.
   void remove(std::vector<TopicPartition> tps, Removal why, net::Millis timeout, std::function<void()> done);
   /// Called (on the strand) with the whitelisted source topics whenever that set changes:
   /// what a group member subscribes to.
