@@ -96,7 +96,9 @@ TEST(Connection, DeadlineExpiresThenReconnects) {
   auto [ec, md] = metadata(c, Millis(200));
   EXPECT_EQ(ec, errc::timed_out);
   EXPECT_GE(Clock::now() - start, Millis(150));
-  auto [ec2, md2] = metadata(c, Millis(2000));
+  // Generous: on a loaded CI machine (the real tier's brokers starting beside it) a reconnect
+  // once took longer than 2 s. What is tested is that it happens, not how fast.
+  auto [ec2, md2] = metadata(c, Millis(10000));
   EXPECT_FALSE(ec2) << ec2.message();
   EXPECT_EQ(broker.connections(), 2);
   c->close();
