@@ -10,6 +10,7 @@
 #include <string>
 
 #include "mock_support.h"
+#include "real_admin.h"
 #include "real_env.h"
 #include "tiermirror/app/mock_cluster.h"
 #include "tiermirror/control/rdkafka_admin.h"
@@ -67,7 +68,7 @@ TEST(RealAudit, RunCreatesTheAuditTopicWhereBrokersDoNotAutoCreate) {
   for (const auto& t : *topics)
     if (t.name == audit_topic) partitions = t.partitions;
   EXPECT_EQ(partitions, 1) << "audit.topic_partitions defaults to 1";
-  auto cfg = target.topic_configs(audit_topic, kAdminTimeout);
+  auto cfg = real::topic_configs_once_known(target, audit_topic);
   ASSERT_TRUE(cfg.ok()) << cfg.error().str();
   EXPECT_EQ(cfg->at("retention.ms").value, "604800000");
   EXPECT_EQ(cfg->at("cleanup.policy").value, "delete");

@@ -36,6 +36,7 @@
 #include <vector>
 
 #include "mock_support.h"
+#include "real_admin.h"
 #include "real_env.h"
 #include "tiermirror/app/readback.h"
 #include "tiermirror/control/rdkafka_admin.h"
@@ -187,38 +188,6 @@ std::string random_text(std::mt19937_64& rng, size_t n) {
 
 control::RdKafkaAdmin admin_for(const std::string& name, const std::string& bootstrap) {
   return control::RdKafkaAdmin(control::AdminConnection{name, bootstrap, "tiermirror-test", {}, {}});
-}
-
-/// The partition count metadata shows for `topic` once it answered `want` five times in a row
-/// (a 3-broker cluster's brokers learn of topics at their own pace); the last answer otherwise.
-int32_t settled_partitions(control::Admin& admin, const std::string& topic, int32_t want,
-                           std::chrono::milliseconds timeout = 15s) {
-  int32_t seen = -1;
-  int streak = 0;
-  wait_until(
-      [&] {
-        auto r = admin.list_topics(kAdminTimeout);
-        seen = 0;
-        if (r)
-          for (const auto& t : *r)
-            if (t.name == topic) seen = t.partitions;
-        streak = seen == want ? streak + 1 : 0;
-        return streak >= 5;
-      },
-      timeout, 50ms);
-  return seen;
-}
-
-/// Creates a topic and waits until metadata settled on it; a failure message, or "".
-std::string create_topic(control::Admin& admin, const std::string& topic, int32_t partitions,
-                         const std::map<std::string, std::string>& configs = {}) {
-  if (auto e = admin.create_topic(topic, partitions, -1, configs, kAdminTimeout))
-    return admin.cluster_name() + ": CreateTopics " + topic + ": " + e->str();
-  int32_t n = settled_partitions(admin, topic, partitions);
-  if (n != partitions)
-    return admin.cluster_name() + ": metadata never settled on " + topic + " with " + std::to_string(partitions) +
-           " partitions (last answer " + std::to_string(n) + ")";
-  return "";
 }
 
 int64_t offset_of(const std::shared_ptr<net::Cluster>& cluster, const TopicPartition& tp, int64_t which,
@@ -512,7 +481,7 @@ TEST(RealMirror, EveryCodecAndTransactionsMirrorCommittedDataOnly) {
   for (const auto& c : codecs) topics.push_back(base + "-" + c);
   const std::string txn_topic = base + "-txn";
   topics.push_back(txn_topic);
-  for (const auto& t : topics) ASSERT_EQ(create_topic(source_admin, t, kPartitions), "");
+  for (const auto& t : topics) ASSERT_EQ(real::create_settled_topic(source_admin, t, kPartitions), "");
   Stopwatch sw;
 
   // Keyed records (some with a null key), headers (one with an empty value), CreateTime
@@ -644,7 +613,7 @@ TEST(RealMirror, CompactionGapsFromTheLogCleanerAreRepacked) {
                                                      {"delete.retention.ms", "100"},
                                                      {"min.compaction.lag.ms", "0"}};
   std::vector<std::string> topics{base + "-none", base + "-lz4"};
-  for (const auto& t : topics) ASSERT_EQ(create_topic(source_admin, t, 1, compacted), "");
+  for (const auto& t : topics) ASSERT_EQ(real::create_settled_topic(source_admin, t, 1, compacted), "");
 
   // Round 1: 12 batches of 40 distinct keys. Round 2 (a segment later): every third key of each
   // early batch again, so the cleaner removes records from the middle and the ends of every
@@ -781,8 +750,8 @@ TEST(RealMirror, BatchesLargerThanTheTargetLimitAreSplit) {
   const std::string topic = real::unique_topic("large");
   auto source_admin = admin_for("source", env.source.bootstrap);
   auto target_admin = admin_for("target", env.target.bootstrap);
-  ASSERT_EQ(create_topic(source_admin, topic, 2), "");
-  ASSERT_EQ(create_topic(target_admin, topic, 2, {{"max.message.bytes", std::to_string(kSmallLimit)}}), "");
+  ASSERT_EQ(real::create_settled_topic(source_admin, topic, 2), "");
+  ASSERT_EQ(real::create_settled_topic(target_admin, topic, 2, {{"max.message.bytes", std::to_string(kSmallLimit)}}), "");
   produce_large_batches(env.source.bootstrap, topic, now_ms() - 60000);
 
   auto config = (dir / "route.yaml").string();
@@ -844,7 +813,7 @@ TEST(RealMirror, CorruptSourceBatchIsRefusedAndPausesOnlyItsPartition) {
   for (const std::string mode : {"target", "fetch"}) {
     SCOPED_TRACE("crc_check: " + mode);
     const std::string topic = real::unique_topic("corrupt-" + mode);
-    ASSERT_EQ(create_topic(source_admin, topic, 2), "");
+    ASSERT_EQ(real::create_settled_topic(source_admin, topic, 2), "");
     {
       Producer p(env.source.bootstrap, {"zstd", true, ""});
       std::mt19937_64 rng(5);
@@ -929,7 +898,7 @@ TEST(RealMirror, RunSplitsBatchesLargerThanTheTargetLimitFromItsFirstProduce) {
   const std::string topic = base + "-data";
   auto source_admin = admin_for("source", env.source.bootstrap);
   auto target_admin = admin_for("target", env.target.bootstrap);
-  ASSERT_EQ(create_topic(source_admin, topic, 2), "");
+  ASSERT_EQ(real::create_settled_topic(source_admin, topic, 2), "");
   produce_large_batches(env.source.bootstrap, topic, now_ms() - 60000);
   // Lowered after the data was written: the source keeps its large batches, the syncer copies
   // the small limit.
@@ -952,8 +921,8 @@ TEST(RealMirror, RunSplitsBatchesLargerThanTheTargetLimitFromItsFirstProduce) {
   std::ofstream(sync_config) << route_yaml(env, route, "[" + topic + "]", sync_extra);
   auto sync = run_command(std::string(TIERMIRROR_BINARY) + " sync --config " + sync_config + " 2>&1");
   ASSERT_EQ(sync.status, 0) << sync.out;
-  ASSERT_EQ(settled_partitions(target_admin, topic, 2), 2) << sync.out;
-  auto cfg = target_admin.topic_configs(topic, kAdminTimeout);
+  ASSERT_EQ(real::settled_partitions(target_admin, topic, 2), 2) << sync.out;
+  auto cfg = real::topic_configs_once_known(target_admin, topic);
   ASSERT_TRUE(cfg.ok()) << cfg.error().str();
   ASSERT_EQ(cfg->at("max.message.bytes").value, std::to_string(kSmallLimit)) << "the syncer copies the limit\n"
                                                                             << sync.out;
@@ -996,7 +965,7 @@ TEST(RealMirror, LegacyMessageSetsAreRepackedToV2) {
     int magic;
   };
   std::vector<Legacy> legacy{{base + "-v0", "0.9.0", 0}, {base + "-v1", "0.10.2", 1}};
-  for (const auto& l : legacy) ASSERT_EQ(create_topic(source_admin, l.topic, 2, {{"message.format.version", l.format}}), "");
+  for (const auto& l : legacy) ASSERT_EQ(real::create_settled_topic(source_admin, l.topic, 2, {{"message.format.version", l.format}}), "");
   const int64_t t0 = now_ms() - 60000;
   std::mt19937_64 rng(5);
   int i = 0;
@@ -1103,8 +1072,8 @@ TEST(RealMirror, GrowthNewTopicAndNarrowedWhitelistInARunningRoute) {
   const std::string a = base + "-a", b = base + "-b", c = base + "-c";
   auto source_admin = admin_for("source", env.source.bootstrap);
   auto target_admin = admin_for("target", env.target.bootstrap);
-  ASSERT_EQ(create_topic(source_admin, a, 2), "");
-  ASSERT_EQ(create_topic(source_admin, b, 1), "");
+  ASSERT_EQ(real::create_settled_topic(source_admin, a, 2), "");
+  ASSERT_EQ(real::create_settled_topic(source_admin, b, 1), "");
   std::mt19937_64 rng(3);
   int seq = 0;
   auto produce = [&](const std::string& topic, int32_t partitions, int per_partition) {
@@ -1157,14 +1126,14 @@ TEST(RealMirror, GrowthNewTopicAndNarrowedWhitelistInARunningRoute) {
   // Growth: the source topic gets two more partitions; the route finds them, the syncer grows the
   // target, and the new partitions are mirrored N -> N without a restart.
   ASSERT_FALSE(source_admin.create_partitions(a, 4, kAdminTimeout));
-  ASSERT_EQ(settled_partitions(source_admin, a, 4), 4);
+  ASSERT_EQ(real::settled_partitions(source_admin, a, 4), 4);
   produce(a, 4, 50);
   ASSERT_TRUE(wait_until(all_mirrored(a, 4), 40s, 500ms)) << "after growing " << a << " to 4 partitions\n"
                                                          << tail(run.log());
-  EXPECT_EQ(settled_partitions(target_admin, a, 4), 4);
+  EXPECT_EQ(real::settled_partitions(target_admin, a, 4), 4);
 
   // A new topic that matches the whitelist: created on the target and mirrored, no restart.
-  ASSERT_EQ(create_topic(source_admin, c, 2), "");
+  ASSERT_EQ(real::create_settled_topic(source_admin, c, 2), "");
   produce(c, 2, 60);
   ASSERT_TRUE(wait_until(all_mirrored(c, 2), 40s, 500ms)) << "new topic " << c << "\n" << tail(run.log());
 
@@ -1234,9 +1203,9 @@ TEST(RealMirror, ResumeWaitsForATargetBrokerDownAtStart) {
   const std::string route = "e2e-resume-wait-" + std::to_string(::getpid());
   auto source_admin = admin_for("source", env.source.bootstrap);
   auto target_admin = admin_for("target", env.target.bootstrap);
-  ASSERT_EQ(create_topic(source_admin, topic, 1), "");
+  ASSERT_EQ(real::create_settled_topic(source_admin, topic, 1), "");
   if (auto e = target_admin.create_topic(topic, 1, 1, {}, kAdminTimeout)) FAIL() << e->str();
-  ASSERT_EQ(settled_partitions(target_admin, topic, 1), 1);
+  ASSERT_EQ(real::settled_partitions(target_admin, topic, 1), 1);
   for (const char* codec : {"none", "lz4", "zstd"}) {
     app::TrafficOptions t;
     t.codec = codec;

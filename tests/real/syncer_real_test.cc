@@ -8,6 +8,7 @@
 #include <optional>
 #include <thread>
 
+#include "real_admin.h"
 #include "real_env.h"
 #include "tiermirror/control/rdkafka_admin.h"
 #include "tiermirror/control/syncer.h"
@@ -74,24 +75,8 @@ class SyncerReal : public ::testing::Test {
     ASSERT_EQ(settled_partitions(admin, topic, partitions), partitions) << "metadata never showed " << topic;
   }
 
-  /// The partition count once metadata answered `want` five times in a row (10 s at most).
   int32_t settled_partitions(Admin& admin, const std::string& topic, int32_t want) {
-    int32_t seen = -1;
-    for (int i = 0, streak = 0; i < 200 && streak < 5; ++i) {
-      seen = partitions(admin, topic);
-      streak = seen == want ? streak + 1 : 0;
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    return seen;
-  }
-
-  int32_t partitions(Admin& admin, const std::string& topic) {
-    auto r = admin.list_topics(kTimeout);
-    EXPECT_TRUE(r.ok()) << r.error().str();
-    if (!r) return -1;
-    for (const auto& t : *r)
-      if (t.name == topic) return t.partitions;
-    return 0;
+    return tiermirror::test::real::settled_partitions(admin, topic, want);
   }
 
   SyncReport sync(Admin& target, const SyncOptions& o, bool dry_run = false) {
@@ -113,7 +98,7 @@ TEST_F(SyncerReal, MissingTopicIsCreatedWithSourceCountAndCopiedConfigs) {
   EXPECT_EQ(r.actions[0].kind, Kind::create_topic);
   EXPECT_EQ(r.actions[0].outcome, Outcome::done) << r.render();
   EXPECT_EQ(settled_partitions(*target_, topic, 3), 3);
-  auto cfg = target_->topic_configs(topic, kTimeout);
+  auto cfg = tiermirror::test::real::topic_configs_once_known(*target_, topic);
   ASSERT_TRUE(cfg.ok()) << cfg.error().str();
   EXPECT_EQ(cfg->at("retention.ms").value, "3600000");
   EXPECT_FALSE(cfg->at("retention.ms").is_default);
