@@ -60,6 +60,15 @@ struct Route::Partition {
   // resolve_start's callbacks and retries hold a raw pointer until set_running_or_waiting.
   bool start_pending = false;
   int resume_failures = 0;  // resume scans failed in a row (the backoff grows with it)
+  // A resume whose target partition is not in the target metadata yet: scanned once it is
+  // there. Metadata can lag (a partition another member's syncer just created, a broker that
+  // learns of it late) while an earlier owner already wrote past the commit: starting without
+  // the scan would send those batches again.
+  struct DeferredResume {
+    SourceOffset from;
+    std::optional<int64_t> hint;
+  };
+  std::optional<DeferredResume> deferred_resume;
   // The target offset just after the last batch released (acknowledged in order), stored
   // with each commit as the exactly-once resume hint; else a lower bound of where this
   // process's deliveries land (the target high watermark when the resume scan ran).
@@ -413,13 +422,19 @@ void Route::resume(Partition& p, SourceOffset from, std::optional<int64_t> hint)
   // restarts before anything was released starts here again (and counts from here again),
   // not at a later "latest" or log start.
   if (!p.committed && p.queue.empty()) p.queue.start_at(from);
-  auto md = target_->metadata();
-  bool target_exists = md && md->partition(p.tp.topic, p.tp.partition) != nullptr;
-  // Nothing to look for: no source data after `from` (nothing of it can have been sent), no
-  // target partition, or the partition is going away.
-  if (stopping_ || p.retiring || p.state == PartitionState::paused || !target_exists || !p.end_at_start ||
+  // Nothing to look for: no source data after `from` (nothing of it can have been sent), or
+  // the partition is going away.
+  if (stopping_ || p.retiring || p.state == PartitionState::paused || !p.end_at_start ||
       from.value() >= *p.end_at_start) {
     set_running_or_waiting(p);
+    schedule();
+    return;
+  }
+  auto md = target_->metadata();
+  if (!md || !md->partition(p.tp.topic, p.tp.partition)) {
+    // Not "nothing of ours in the target": this process's metadata may just not show it yet.
+    p.deferred_resume = Partition::DeferredResume{from, hint};
+    set_running_or_waiting(p);  // waits for the target; scans when it appears
     schedule();
     return;
   }
@@ -603,6 +618,17 @@ void Route::set_running_or_waiting(Partition& p) {
   if (p.state == PartitionState::paused) return;
   auto md = target_->metadata();
   bool exists = md && md->partition(p.tp.topic, p.tp.partition) != nullptr;
+  if (exists && p.deferred_resume && !stopping_ && !p.retiring) {
+    auto d = *p.deferred_resume;
+    p.deferred_resume.reset();
+    p.start_pending = true;  // the start chain goes on: the scan, then running
+    p.state = PartitionState::starting;
+    p.reason.clear();
+    TM_INFO(kLog, "target partition now in the metadata: exactly-once resume scan",
+            {{"partition", p.tp.str()}, {"from_offset", d.from.value()}});
+    screen_for_scan(p, d.from, d.hint);
+    return;
+  }
   if (exists) {
     if (p.state != PartitionState::running)
       TM_INFO(kLog, "partition running", {{"partition", p.tp.str()}, {"from_offset", p.next_fetch.value()}});

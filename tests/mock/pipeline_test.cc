@@ -320,6 +320,41 @@ TEST(MockPipeline, TargetDownAtStartDuplicatesOnlyWhenTheOperatorChoseSo) {
   EXPECT_EQ(dups[1], 0);
 }
 
+// Issue 19 (found by RealScaleOut on 3.9.2: 13 batches twice): a partition whose target
+// partition is not in this process's metadata yet (no target broker answered, or another
+// member's syncer just created the topic) was started without the exactly-once resume scan, as
+// if the target held nothing of it, although an earlier owner had delivered batches past the
+// commit. It now waits for the target and scans then.
+TEST(MockPipeline, APartitionMissingFromTheTargetMetadataAtStartIsScannedOnceItAppears) {
+  app::MockCluster src("src", 1), dst("dst", 1);
+  src.create_topic("t", 2, 1);
+  dst.create_topic("t", 2, 1);
+  traffic(src.bootstrap(), "t", 100, 1);
+  auto o = options("late-md", "t");
+  o.commit_interval = net::Millis(3600000);  // the first run's deliveries stay uncommitted
+  {
+    Mirror m(src.bootstrap(), dst.bootstrap(), o);
+    ASSERT_TRUE(m.wait_for([](const auto& st) { return st.size() == 2 && st[0].batches > 0 && st[1].batches > 0; }));
+    m.crash();
+  }
+  rd_kafka_mock_broker_set_down(dst.mock(), 1);  // the next run's first target metadata: none
+  Mirror m2(src.bootstrap(), dst.bootstrap(), options("late-md", "t"));
+  ASSERT_TRUE(m2.wait_for([](const auto& st) {
+    return st.size() == 2 && st[0].state == PartitionState::waiting_target && st[1].state == PartitionState::waiting_target;
+  })) << "both partitions wait for the target";
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  rd_kafka_mock_broker_set_up(dst.mock(), 1);
+  ASSERT_TRUE(m2.caught_up()) << m2.fatal_;
+  EXPECT_GT(resume_matched(m2), 0u) << "the first run's batches were found by a scan";
+  for (int p = 0; p < 2; ++p) {
+    auto source = read_all(src.bootstrap(), {"t", p});
+    auto target = read_all(dst.bootstrap(), {"t", p});
+    EXPECT_EQ(target.size(), source.size()) << "partition " << p << ": batches delivered twice";
+    auto proof = app::prove_identity(target, {source});
+    EXPECT_TRUE(proof.ok) << "partition " << p << ": " << proof.detail;
+  }
+}
+
 // The chaos test's final run hung here (partition chaos-1: "source Fetch: timed out", scanned
 // again and again for 180 s). A scan's requests share the route's connection to the source
 // broker, and a broker answers a connection's requests in order: each source Fetch of the scan
