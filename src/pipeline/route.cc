@@ -368,9 +368,10 @@ void Route::resolve_start(std::vector<TopicPartition> tps,
                    p.high_watermark = it->second.offset;
                    if (s.has_commit) {
                      self->resume(p, p.next_fetch, s.hint);
-                   } else if (!self->opts_.start_earliest) {  // nothing of the source before the end is ours
-                     p.next_fetch = SourceOffset(it->second.offset);
-                     self->set_running_or_waiting(p);
+                   } else if (!self->opts_.start_earliest) {
+                     // Nothing of the source before the end is ours; the end is committed at the
+                     // next round (resume), so a restart before anything was mirrored starts there.
+                     self->resume(p, SourceOffset(it->second.offset), std::nullopt);
                    } else {
                      from_earliest.push_back(&p);
                    }
