@@ -48,10 +48,7 @@ int env_int(const char* name, int fallback) {
   return std::max(0, std::atoi(v));
 }
 
-// DISABLED (shown as such by gtest) until a known bug is fixed: on Kafka 3.9.2 one partition ended
-// with 13 batches twice in two of four runs (ci33, and once locally); 4.4.0 and 2.8.2 passed every
-// run. membership.mode group is not for production use until this passes again.
-TEST(RealScaleOut, DISABLED_ThreeMembersKilledAtRandomShareTheRouteExactlyOnce) {
+TEST(RealScaleOut, ThreeMembersKilledAtRandomShareTheRouteExactlyOnce) {
   TIERMIRROR_REAL_ENV(env);
   const int kills_wanted = env_int("TIERMIRROR_SCALE_KILLS", 20);
   std::mt19937 rng(static_cast<unsigned>(env_int("TIERMIRROR_SCALE_SEED", 20261207)));
