@@ -40,7 +40,7 @@ void Progress::commit_last(std::function<void()> done) {
 void Progress::start_partitions(std::vector<TopicPartition> tps) {
   auto keep = core_.keep();
   offsets_->fetch_commits(tps, core_.on_strand([this, keep, tps](std::error_code ec,
-                                                     std::map<TopicPartition, std::optional<GroupOffsets::Commit>> commits) {
+                                                               std::map<TopicPartition, std::optional<GroupOffsets::Commit>> commits) {
     if (ec) {
       // Without the committed offsets we cannot know where to start: try again later,
       // never guess (starting at the configured position would re-send or skip data).
@@ -325,7 +325,7 @@ bool Progress::on_resume_scan_failed(Partition& p, SourceOffset from, std::optio
   if (resume_scan_failure_is_permanent(r.ec)) {
     // Retrying cannot help, and going on would duplicate: the operator fixes it and restarts.
     core_.pause(p, "exactly-once resume scan refused (" + r.ec.message() + "): " + r.detail +
-                 "; fix it and restart (or set resume.on_scan_failure: duplicate)");
+                       "; fix it and restart (or set resume.on_scan_failure: duplicate)");
     p.start_pending = false;
     return true;
   }
@@ -462,7 +462,7 @@ void Progress::commit_offsets(std::map<TopicPartition, GroupOffsets::Commit> tod
   auto keep = core_.keep();
   committing_ = true;
   auto handler = core_.on_strand([this, keep, todo, done, rearm](std::error_code ec,
-                                                     std::map<TopicPartition, std::error_code> errors) {
+                                                                 std::map<TopicPartition, std::error_code> errors) {
     committing_ = false;
     if (ec) {
       core_.notify_failed(protocol::ApiKey::offset_commit, ec);
@@ -493,7 +493,7 @@ void Progress::commit_offsets(std::map<TopicPartition, GroupOffsets::Commit> tod
   });
   if (!core_.opts.commit_through) return offsets_->commit(todo, std::move(handler));
   core_.opts.commit_through(todo, [this, keep, handler = std::move(handler)](std::error_code ec,
-                                                                  std::map<TopicPartition, std::error_code> errors) {
+                                                                             std::map<TopicPartition, std::error_code> errors) {
     asio::post(core_.strand, [handler, ec, errors = std::move(errors)]() mutable { handler(ec, std::move(errors)); });
   });
 }

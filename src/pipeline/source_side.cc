@@ -114,7 +114,7 @@ void SourceSide::on_fetch_partition(Partition& p, const protocol::FetchResponse:
   auto split = protocol::split_record_set(rp.records, p.next_fetch);
   if (!split.ok()) {
     return core_.pause(p, "malformed record set from the source at fetch offset " + std::to_string(p.next_fetch.value()) +
-                        " (" + std::string(protocol::to_string(split.error)) + ")");
+                              " (" + std::string(protocol::to_string(split.error)) + ")");
   }
   if (split.batches.empty() && split.needs_bigger_fetch) {
     // One batch is larger than the budget allows us to fetch: take it alone (Kafka returns
@@ -132,7 +132,7 @@ void SourceSide::on_fetch_partition(Partition& p, const protocol::FetchResponse:
     auto pause_corrupt = [&](protocol::BatchVerdict v) {
       // A corrupt batch is never forwarded. The partition stops before it.
       core_.pause(p, "corrupt source batch at offset " + std::to_string(b.base_offset()) + " (" +
-                   std::string(protocol::to_string(v)) + ")");
+                         std::string(protocol::to_string(v)) + ")");
     };
     // The CRC is one pass over every byte, and the target broker makes it anyway: Kafka checks
     // every v2 batch on Produce (UnifiedLog.analyzeAndValidateRecords) and refuses a mismatch
@@ -165,7 +165,7 @@ void SourceSide::on_fetch_partition(Partition& p, const protocol::FetchResponse:
       auto repacked = repack(b, target_.max_message_bytes(p.tp.topic));
       if (!repacked) {
         return core_.pause(p, "cannot repack the batch at offset " + std::to_string(b.base_offset()) + ": " +
-                            repacked.error().message());
+                                  repacked.error().message());
       }
       p.counters.repacked++;
       p.counters.repacked_by_reason[std::string(to_string(*reason))]++;
@@ -231,7 +231,7 @@ void SourceSide::handle_fetch_error(Partition& p, std::error_code ec) {
   if (e == kafka_errc::offset_out_of_range) return handle_out_of_range(p);
   if (e == kafka_errc::topic_authorization_failed)
     return core_.pause(p, "TOPIC_AUTHORIZATION_FAILED reading the source: the route's principal needs the Read and Describe ACLs "
-                    "on topic '" + p.tp.topic + "' of the source cluster");
+                          "on topic '" + p.tp.topic + "' of the source cluster");
   if (e == kafka_errc::corrupt_message) return core_.pause(p, "the source broker reports CORRUPT_MESSAGE");
   if (!is_retriable(e) && e != kafka_errc::unknown_server_error) {
     // Kafka's consumer throws on a Fetch error it does not expect ("Unexpected error code" in
@@ -265,7 +265,7 @@ void SourceSide::handle_out_of_range(Partition& p) {
                   core_.schedule();
                 } else {
                   core_.pause(*pp, "fetch offset " + std::to_string(pp->next_fetch.value()) +
-                                       " is beyond the source log end (topic recreated?); reset the group's offset");
+                                             " is beyond the source log end (topic recreated?); reset the group's offset");
                 }
               }));
 }

@@ -226,12 +226,12 @@ void TargetSide::on_produce_result(Partition& p, uint64_t id, std::error_code ec
       return;
     case kafka_errc::topic_authorization_failed:
       return core_.pause(p, "TOPIC_AUTHORIZATION_FAILED writing the target: the route's principal needs the Write and Describe "
-                      "ACLs on topic '" + p.tp.topic + "' of the target cluster", PauseSide::target);
+                            "ACLs on topic '" + p.tp.topic + "' of the target cluster", PauseSide::target);
     case kafka_errc::message_too_large:
     case kafka_errc::record_list_too_large:
       return core_.pause(p, make_error_code(e).message() +
-                          ": a batch exceeds the target topic's max.message.bytes (assumed " +
-                          std::to_string(max_message_bytes(p.tp.topic)) + ")", PauseSide::target);
+                                ": a batch exceeds the target topic's max.message.bytes (assumed " +
+                                std::to_string(max_message_bytes(p.tp.topic)) + ")", PauseSide::target);
     case kafka_errc::corrupt_message:
       return core_.pause(p, corrupt_message_reason(p, id), PauseSide::target);
     case kafka_errc::invalid_record:
