@@ -213,143 +213,15 @@ class Route : public std::enable_shared_from_this<Route> {
   void reconfigure(RouteOptions next);
 
  private:
-  struct Partition;
-  struct ProducerIdentity {
-    ProducerId id{-1};
-    ProducerEpoch epoch{-1};
-  };
-  enum class ProducerState { none, initializing, ready, resetting };
+  // The parts (src/pipeline/route_core.h): the source side (fetching), the target side
+  // (producing), the progress (start offsets, resume scans, commits), and the route's own
+  // wiring (discovery, assignment changes, reload, stop). All run on one strand.
+  struct Impl;
 
   Route(boost::asio::io_context& io, std::shared_ptr<net::Cluster> source, std::shared_ptr<net::Cluster> target,
         RouteOptions opts);
 
-  template <typename F>
-  auto on_strand(F&& f);
-
-  void refresh_metadata();
-  void on_metadata(std::error_code source_ec, const net::MetadataPtr& source_md, std::error_code target_ec);
-  void discover(const net::MetadataPtr& source_md);
-  void start_partitions(std::vector<TopicPartition> tps);
-  /// Starts the partitions held by await_target_limits that `pred` selects; how many.
-  size_t start_awaiting(const std::function<bool(const TopicPartition&)>& pred);
-  struct StartCommit {
-    SourceOffset next;
-    std::string metadata;
-  };
-  void resolve_start(std::vector<TopicPartition> tps, std::map<TopicPartition, std::optional<StartCommit>> committed);
-  void start_from_earliest(std::vector<Partition*> parts);
-  void retry_start(std::vector<TopicPartition> tps, std::error_code ec, const char* what);
-  void resume(Partition& p, SourceOffset from, std::optional<int64_t> hint);
-  /// Screens the partition with the others starting now (screen_scans), then scans if needed.
-  void screen_for_scan(Partition& p, SourceOffset from, std::optional<int64_t> hint);
-  void screen_scans();
-  void queue_scan(Partition& p, SourceOffset from, std::optional<int64_t> hint);
-  void run_next_scan();
-  void on_resume_scanned(Partition& p, SourceOffset from, ResumeScanResult r);
-  /// False when the partition goes on at `from` (policy duplicate); else it waits or pauses.
-  bool on_resume_scan_failed(Partition& p, SourceOffset from, std::optional<int64_t> hint,
-                             const ResumeScanResult& r);
-  void set_running_or_waiting(Partition& p);
-
-  void schedule();
-  void schedule_fetches();
-  void send_fetch(int32_t broker, std::vector<Partition*> parts);
-  void on_fetch_partition(Partition& p, const protocol::FetchResponse::Partition& rp);
-  void after(net::Millis delay, std::function<void()> fn);
-  void handle_fetch_error(Partition& p, std::error_code ec);
-  void handle_out_of_range(Partition& p);
-
-  void schedule_produces();
-  /// False when no request went out (no connection to `broker`): the batches are queued again.
-  bool send_produce(int32_t broker, std::vector<std::pair<Partition*, QueuedBatch*>> batches);
-  void on_produce_result(Partition& p, uint64_t batch_id, std::error_code ec, int64_t base_offset);
-  void init_producer();
-  void reset_producer(const std::string& why);
-
-  void release(Partition& p);
-  std::string corrupt_message_reason(const Partition& p, uint64_t id) const;
-  void track(const QueuedBatch& b);
-  void untrack(const QueuedBatch& b);
-  enum class PauseSide { source, target };
-  void pause(Partition& p, std::string reason, PauseSide side = PauseSide::source);
-  void commit(std::function<void()> done);
-  void add_renewals(std::map<TopicPartition, GroupOffsets::Commit>& todo) const;
-  void commit_offsets(std::map<TopicPartition, GroupOffsets::Commit> todo, std::function<void()> done,
-                      std::function<void()> rearm);
-  void check_caught_up();
-  void check_caught_up_now();
-  void maybe_finish_stop();
-  void retry_later();
-  size_t total_buffered() const;
-  void notify_failed(protocol::ApiKey api, std::error_code ec);
-  static int64_t wall_clock_ms();
-  size_t max_message_bytes(const std::string& topic) const;
-  std::vector<PartitionStatus> partition_statuses() const;
-  void retire(Partition& p, std::string reason, std::chrono::steady_clock::time_point deadline);
-  void reap_retired();
-  void finish_removals(bool all);
-
-  boost::asio::io_context& io_;
-  boost::asio::strand<boost::asio::io_context::executor_type> strand_;
-  std::shared_ptr<net::Cluster> source_, target_;
-  RouteOptions opts_;
-  std::shared_ptr<GroupOffsets> offsets_;
-
-  std::map<TopicPartition, std::unique_ptr<Partition>> parts_;
-  // Queued batches are views into whole fetch responses: memory is the responses they keep
-  // alive, not the batches' bytes. The global budget is charged per live response.
-  struct FrameUse {
-    size_t bytes = 0;
-    int batches = 0;
-  };
-  std::map<const void*, FrameUse> frames_;
-  size_t frame_bytes_ = 0;
-  size_t fetch_reserved_ = 0;  // max_bytes of fetches in flight
-  std::set<int32_t> fetching_brokers_;
-  std::map<int32_t, int> produce_in_flight_;  // per target broker
-  ProducerIdentity producer_;
-  ProducerState producer_state_ = ProducerState::none;
-  uint64_t next_batch_id_ = 1;
-
-  boost::asio::steady_timer metadata_timer_, commit_timer_, retry_timer_, stop_timer_;
-  net::Millis stop_timeout_{10000};
-  bool retry_armed_ = false;
-  net::Millis waiting_refresh_{0};  // metadata refresh interval while partitions wait for the target
-  bool committing_ = false;
-  bool started_ = false;
-  bool stopping_ = false;
-  bool abandon_in_flight_ = false;
-  std::function<void(std::error_code, std::string)> fatal_;
-  std::function<void()> caught_up_, stopped_;
-  std::function<void(std::vector<TopicPartition>)> new_partitions_;
-  std::map<std::string, std::string> refused_;
-  std::map<std::string, size_t> max_message_bytes_;  // per target topic, from the syncer
-  std::vector<TopicPartition> awaiting_limits_;       // discovered, held by await_target_limits
-  bool caught_up_reported_ = false;
-  bool caught_up_check_armed_ = false;
-  bool metadata_loaded_ = false;
-  bool reap_armed_ = false;
-  std::map<TopicPartition, int32_t> retired_sequences_;  // see PartitionQueue::resume_sequence
-  struct Screening {
-    Partition* p;
-    SourceOffset from;
-    std::optional<int64_t> hint;
-  };
-  std::vector<Screening> screening_;  // partitions whose target log end is asked next (screen_scans)
-  bool screen_armed_ = false;
-  // Scale-out: the partitions the group assigned (assigned_only), removals waiting for their
-  // partitions to drain, the whitelisted topics last reported, and whether the fence held.
-  std::set<TopicPartition> assigned_;
-  struct PendingRemoval {
-    std::set<TopicPartition> tps;
-    std::function<void()> done;
-  };
-  std::vector<PendingRemoval> removals_;
-  std::set<std::string> selected_topics_;
-  std::function<void(std::set<std::string>)> selected_topics_fn_;
-  bool fenced_ = false;
-  std::deque<std::function<void()>> scans_waiting_;  // resume scans beyond resume_scans_in_parallel
-  int scans_running_ = 0;
+  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace tiermirror::pipeline
