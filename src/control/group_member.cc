@@ -12,6 +12,7 @@
 #include <mutex>
 #include <stdexcept>
 #include <thread>
+#include <vector>
 
 #include "tiermirror/common/errors.h"
 #include "tiermirror/common/log.h"
@@ -42,6 +43,19 @@ std::string describe(const std::vector<TopicPartition>& tps) {
 }
 
 int64_t ticks(Clock::time_point t) { return t.time_since_epoch().count(); }
+
+// librdkafka 2.0.2 aborts destroying a cooperative-sticky member that joined but never got
+// its first SyncGroup answer: the sticky assignor's state is destroyed unset
+// (rd_kafka_sticky_assignor_state_destroy asserts; librdkafka #4312, fixed in 2.3). Seen at a
+// SIGTERM 30 s after joining a group still rebalancing away from killed members. Such a
+// member owns nothing; its handle is left to the process's exit (this happens at shutdown
+// only), and kept reachable here so that leak checkers do not report it.
+void park_unassigned(rd_kafka_t* rk) {
+  static std::mutex mu;
+  static auto* parked = new std::vector<rd_kafka_t*>;  // never destroyed: reachable to the end
+  std::lock_guard lk(mu);
+  parked->push_back(rk);
+}
 
 }  // namespace
 
@@ -425,7 +439,7 @@ void GroupMember::close() {
   if (!ever_assigned) {
     TM_INFO(kLog, "leaving without LeaveGroup: never assigned (librdkafka #4312)", {{"group", im.opts.group}});
     im.stop_commit_thread();
-    rd_kafka_destroy_flags(im.rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+    park_unassigned(im.rk);
     im.rk = nullptr;
     return;
   }
@@ -444,7 +458,15 @@ void GroupMember::abandon() {
   im.fence_until = 0;
   if (im.poller.joinable()) im.poller.join();
   im.stop_commit_thread();
-  rd_kafka_destroy_flags(im.rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+  bool ever_assigned;
+  {
+    std::lock_guard lk(im.mu);
+    ever_assigned = im.rebalances > 0;
+  }
+  if (ever_assigned)
+    rd_kafka_destroy_flags(im.rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+  else
+    park_unassigned(im.rk);
   im.rk = nullptr;
 }
 

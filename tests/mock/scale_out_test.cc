@@ -6,6 +6,7 @@
 // recounts of both clusters. The same on real brokers: tests/real/scale_out_real_test.cc.
 #include <gtest/gtest.h>
 #include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -20,6 +21,7 @@
 
 #include "mock_support.h"
 #include "tiermirror/app/readback.h"
+#include "tiermirror/control/group_member.h"
 
 namespace tiermirror::test {
 namespace {
@@ -150,6 +152,40 @@ TEST(MockScaleOut, MembersKilledAddedAndLeavingMirrorEveryBatchExactlyOnce) {
     std::filesystem::remove_all(dir);
   else
     std::printf("scale-out: logs kept in %s\n", dir.c_str());
+}
+
+// A member stopped after it joined but before its first SyncGroup answer (CI: SIGTERM to a
+// member 30 s after it joined a group still rebalancing away from killed members) made
+// librdkafka 2.0.2 abort in rd_kafka_sticky_assignor_state_destroy (librdkafka #4312). The
+// SyncGroup answer is held back here (a 20 s round trip on the mock coordinator); the close
+// must return and the process exit normally. Runs in a child process (a death test), which
+// would die of SIGABRT without the fix.
+// The death test's body (a macro argument cannot hold the commas of braced initialisers).
+void close_an_unsynced_member_and_exit() {
+  app::MockCluster src("src", 1);
+  src.create_topic(kTopic, 2, 1);
+  rd_kafka_mock_broker_push_request_error_rtts(src.mock(), 1, 14 /* SyncGroup */, 1, RD_KAFKA_RESP_ERR_NO_ERROR,
+                                               20000);
+  control::GroupMemberOptions go;
+  go.connection = control::AdminConnection{"source", src.bootstrap(), "tiermirror-test", {}, {}};
+  go.group = "tiermirror-unsynced";
+  go.session_timeout = std::chrono::milliseconds(6000);
+  go.fence_margin = std::chrono::milliseconds(1500);
+  std::atomic<bool> assigned{false};
+  control::GroupMember member(go, {[&assigned](std::vector<TopicPartition>) { assigned = true; },
+                                   [](std::vector<TopicPartition>, control::RemoveReason, std::function<void()> done) {
+                                     done();
+                                   }});
+  member.subscribe({kTopic});
+  std::this_thread::sleep_for(std::chrono::seconds(8));  // joined; SyncGroup still unanswered
+  if (assigned) std::exit(2);                              // the SyncGroup was not held back
+  member.close();
+  std::exit(0);
+}
+
+TEST(MockScaleOut, AMemberClosedBeforeItsFirstAssignmentExitsCleanly) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(close_an_unsynced_member_and_exit(), ::testing::ExitedWithCode(0), "");
 }
 
 }  // namespace
