@@ -465,6 +465,7 @@ void Progress::commit_offsets(std::map<TopicPartition, GroupOffsets::Commit> tod
   auto handler = core_.on_strand([this, keep, todo, done, rearm](std::error_code ec,
                                                                  std::map<TopicPartition, std::error_code> errors) {
     committing_ = false;
+    refuse_beside_group_members(ec, errors);
     if (ec) {
       core_.notify_failed(protocol::ApiKey::offset_commit, ec);
       if (ec == kafka_errc::group_authorization_failed)  // loud, but retried: an ACL can be added live
@@ -497,6 +498,24 @@ void Progress::commit_offsets(std::map<TopicPartition, GroupOffsets::Commit> tod
                                                                              std::map<TopicPartition, std::error_code> errors) {
     asio::post(core_.strand, [handler, ec, errors = std::move(errors)]() mutable { handler(ec, std::move(errors)); });
   });
+}
+
+void Progress::refuse_beside_group_members(std::error_code ec, const std::map<TopicPartition, std::error_code>& errors) {
+  // Without membership (membership.mode none) this process commits as a simple consumer
+  // (generation -1, no member id), which a broker accepts only while the group has no members:
+  // a non-empty group answers UNKNOWN_MEMBER_ID (Kafka's GroupCoordinator, "only members can
+  // commit offsets"). Its members are instances with membership.mode group; this process
+  // mirrors their partitions too, so every batch it sends is a second copy. Stop, loudly.
+  if (core_.opts.commit_through || refused_beside_members_ || !core_.fatal || core_.stopping) return;
+  bool members = ec == kafka_errc::unknown_member_id;
+  for (const auto& [tp, e] : errors) members = members || e == kafka_errc::unknown_member_id;
+  if (!members) return;
+  refused_beside_members_ = true;
+  core_.fatal(make_error_code(kafka_errc::unknown_member_id),
+              "the route's consumer group '" + core_.opts.group +
+                  "' has active members (instances with membership.mode: group), which refuse this process's "
+                  "commits: with membership.mode: none it mirrors their partitions a second time. Stop it, or set "
+                  "membership.mode: group in every instance (`tiermirror members` lists the members)");
 }
 
 void Progress::on_caught_up(std::function<void()> done) {

@@ -79,6 +79,8 @@ class Progress {
   void add_renewals(std::map<TopicPartition, GroupOffsets::Commit>& todo) const;
   void commit_offsets(std::map<TopicPartition, GroupOffsets::Commit> todo, std::function<void()> done,
                       std::function<void()> rearm);
+  /// membership.mode none beside group members: their broker refuses our commits; fatal.
+  void refuse_beside_group_members(std::error_code ec, const std::map<TopicPartition, std::error_code>& errors);
   void check_caught_up_now();
 
   RouteCore& core_;
@@ -87,6 +89,7 @@ class Progress {
   boost::asio::steady_timer commit_timer_;
   net::Millis stop_timeout_{10000};
   bool committing_ = false;
+  bool refused_beside_members_ = false;  // reported once: the process stops
   std::function<void()> caught_up_;
   bool caught_up_reported_ = false;
   bool caught_up_check_armed_ = false;

@@ -13,6 +13,7 @@
 #include "mock_support.h"
 #include "support/batch_builder.h"
 #include "tiermirror/app/readback.h"
+#include "tiermirror/control/group_member.h"
 #include "tiermirror/pipeline/group_offsets.h"
 #include "tiermirror/pipeline/repack.h"
 #include "tiermirror/pipeline/resume.h"
@@ -51,7 +52,10 @@ class Mirror {
     co.name = "target";
     target_ = net::Cluster::create(io_.io(), net::parse_endpoints(dst), co);
     route_ = pipeline::Route::create(io_.io(), source_, target_, std::move(o));
-    route_->start([this](std::error_code ec, std::string why) { fatal_ = why + ": " + ec.message(); });
+    route_->start([this](std::error_code ec, std::string why) {
+      std::lock_guard lk(fatal_mu_);
+      fatal_ = why + ": " + ec.message();
+    });
   }
   ~Mirror() {
     if (!stopped_) stop();
@@ -95,8 +99,13 @@ class Mirror {
     stopped_ = true;
   }
   std::string fatal_;
+  std::string fatal() {
+    std::lock_guard lk(fatal_mu_);
+    return fatal_;
+  }
 
  private:
+  std::mutex fatal_mu_;
   net::IoThread io_;
   std::shared_ptr<net::Cluster> source_, target_;
   std::shared_ptr<pipeline::Route> route_;
@@ -381,6 +390,39 @@ TEST(MockPipeline, ALatestStartIsCommittedBeforeAnythingIsMirrored) {
   std::vector<protocol::RecordBatchView> ours(source.begin() + static_cast<std::ptrdiff_t>(before), source.end());
   auto proof = app::prove_identity(target, {ours});
   EXPECT_TRUE(proof.ok) << proof.detail;
+}
+
+// membership.mode none next to instances with membership.mode group (a rollout that switches
+// modes, a stray process): the group's members own the partitions, and this route would mirror
+// them a second time. The broker refuses its simple-consumer commits (UNKNOWN_MEMBER_ID) while
+// the group has members; the route stops with a message that says why.
+TEST(MockPipeline, ARouteWithoutMembershipStopsWhenTheGroupHasMembers) {
+  app::MockCluster src("src", 1), dst("dst", 1);
+  src.create_topic("t", 2, 1);
+  dst.create_topic("t", 2, 1);
+  control::GroupMemberOptions go;
+  go.connection = control::AdminConnection{"source", src.bootstrap(), "tiermirror-test", {}, {}};
+  go.group = "tiermirror-beside";
+  go.session_timeout = std::chrono::milliseconds(6000);
+  go.fence_margin = std::chrono::milliseconds(1500);
+  std::promise<void> assigned;
+  auto once = std::make_shared<std::once_flag>();
+  control::GroupMember member(go, {[&assigned, once](std::vector<TopicPartition>) {
+                                     std::call_once(*once, [&assigned] { assigned.set_value(); });
+                                   },
+                                   [](std::vector<TopicPartition>, control::RemoveReason, std::function<void()> done) {
+                                     done();
+                                   }});
+  member.subscribe({"t"});
+  ASSERT_EQ(assigned.get_future().wait_for(std::chrono::seconds(30)), std::future_status::ready);
+  traffic(src.bootstrap(), "t", 20, 1);
+  Mirror m(src.bootstrap(), dst.bootstrap(), options("beside", "t"));
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+  while (m.fatal().empty() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_NE(m.fatal().find("has active members"), std::string::npos) << "fatal: '" << m.fatal() << "'";
+  EXPECT_NE(m.fatal().find("membership.mode: group"), std::string::npos) << m.fatal();
+  member.close();
 }
 
 // The chaos test's final run hung here (partition chaos-1: "source Fetch: timed out", scanned

@@ -281,10 +281,7 @@ TEST(RealChaos, KilledRunsBrokerRestartAndLeaderMoveLoseAndDuplicateNothing) {
   // Whatever ends the test (a failed assertion too): no child left running, no broker left
   // stopped (the restarter starts it again before it returns), no thread left joinable.
   // Declared after everything the threads use, so it runs before those go.
-  struct Finally {
-    std::function<void()> f;
-    ~Finally() { f(); }
-  } cleanup{[&] {
+  real::AtScopeExit cleanup{[&] {
     if (live_child > 0) {
       ::kill(live_child, SIGKILL);
       ::waitpid(live_child, nullptr, 0);

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 
 #include <string>
 #include <vector>
@@ -60,6 +61,15 @@ const RealEnv* real_env(std::string* why);
 
 /// A topic name unique to this test process, scenario and call.
 std::string unique_topic(const std::string& scenario);
+
+/// Runs `f` when the scope ends, however it ends (a failed ASSERT returns early): where a test
+/// kills the children it started and stops its producer threads.
+struct AtScopeExit {
+  std::function<void()> f;
+  ~AtScopeExit() {
+    if (f) f();
+  }
+};
 
 /// A directory for one test's configs and logs, `<tmp>/<prefix>-<pid>-<test name>`: removed when
 /// the test passed (unless TIERMIRROR_KEEP_SCRATCH is set), kept and its path printed when it failed.

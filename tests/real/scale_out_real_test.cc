@@ -21,11 +21,13 @@
 #include <map>
 #include <random>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include <nlohmann/json.hpp>
 
 #include "mock_support.h"
+#include "real_admin.h"
 #include "real_env.h"
 #include "tiermirror/app/readback.h"
 #include "tiermirror/control/rdkafka_admin.h"
@@ -40,7 +42,29 @@ using nlohmann::json;
 
 constexpr int kPartitions = 12;
 constexpr int kMembers = 3;
-constexpr milliseconds kAdminTimeout{30000};
+
+/// A source topic with `partitions`, created and settled; a failure message or "".
+std::string make_source_topic(const real::RealEnv& env, const std::string& topic, int32_t partitions) {
+  control::RdKafkaAdmin admin({"source", env.source.bootstrap, "tiermirror-test", {}, {}});
+  return real::create_settled_topic(admin, topic, partitions);
+}
+
+/// The route config every member of a test shares: one topic, commits every 500 ms, the given
+/// `membership` and `audit` mappings, no metrics listener.
+std::string member_yaml(const real::RealEnv& env, const std::string& topic, const std::string& membership,
+                        const std::string& audit, const std::string& extra = "") {
+  std::ostringstream y;
+  y << "route: {name: '" << topic << "'}\n"
+    << "source: {name: source, bootstrap_servers: " << yaml_list(env.source.bootstrap) << "}\n"
+    << "target: {name: target, bootstrap_servers: " << yaml_list(env.target.bootstrap) << "}\n"
+    << "topics:\n  include:\n    - '" << topic << "'\n"
+    << "commit_interval: 500ms\n"
+    << "membership: " << membership << "\n"
+    << "audit: " << audit << "\n"
+    << "metrics: {listen: \"\"}\n"
+    << extra;
+  return y.str();
+}
 
 int env_int(const char* name, int fallback) {
   const char* v = std::getenv(name);
@@ -55,23 +79,13 @@ TEST(RealScaleOut, ThreeMembersKilledAtRandomShareTheRouteExactlyOnce) {
   auto uniform = [&rng](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
 
   const std::string topic = real::unique_topic("scale");
-  {
-    control::RdKafkaAdmin src_admin({"source", env.source.bootstrap, "tiermirror-test", {}, {}});
-    auto e = src_admin.create_topic(topic, kPartitions, -1, {}, kAdminTimeout);
-    ASSERT_FALSE(e) << "source " << topic << ": " << e->str();
-  }
+  ASSERT_EQ(make_source_topic(env, topic, kPartitions), "");
   real::Scratch dir("tm-real-scale-" + env.kafka_version);
   auto config = (dir / "route.yaml").string();
   // The syncer creates the target topic (only the member owning partition 0 writes).
-  std::ofstream(config) << "route: {name: '" << topic << "'}\n"
-                        << "source: {name: source, bootstrap_servers: " << yaml_list(env.source.bootstrap) << "}\n"
-                        << "target: {name: target, bootstrap_servers: " << yaml_list(env.target.bootstrap) << "}\n"
-                        << "topics:\n  include:\n    - '" << topic << "'\n"
-                        << "commit_interval: 500ms\n"
-                        << "membership: {mode: group, session_timeout: 6s}\n"
-                        << "audit: {topic: '" << topic << "-audit', bucket: 1h, publish_interval: 1s}\n"
-                        << "limits: {request_timeout: 3s}\n"
-                        << "metrics: {listen: \"\"}\n";
+  std::ofstream(config) << member_yaml(env, topic, "{mode: group, session_timeout: 6s}",
+                                     "{topic: '" + topic + "-audit', bucket: 1h, publish_interval: 1s}",
+                                     "limits: {request_timeout: 3s}\n");
 
   std::atomic<bool> stop_producing{false};
   std::atomic<int> produced{0};
@@ -110,10 +124,7 @@ TEST(RealScaleOut, ThreeMembersKilledAtRandomShareTheRouteExactlyOnce) {
     members[slot] = -1;
     return status;
   };
-  struct Finally {
-    std::function<void()> f;
-    ~Finally() { f(); }
-  } cleanup{[&] {
+  real::AtScopeExit cleanup{[&] {
     for (int i = 0; i < kMembers; ++i)
       if (members[i] > 0) stop(i, SIGKILL);
     stop_producing = true;
@@ -216,22 +227,11 @@ TEST(RealScaleOut, ThreeMembersKilledAtRandomShareTheRouteExactlyOnce) {
 TEST(RealScaleOut, AFrozenMemberThawingAfterItsSessionExpiredWritesNothing) {
   TIERMIRROR_REAL_ENV(env);
   const std::string topic = real::unique_topic("zombie");
-  {
-    control::RdKafkaAdmin src_admin({"source", env.source.bootstrap, "tiermirror-test", {}, {}});
-    auto e = src_admin.create_topic(topic, 4, -1, {}, kAdminTimeout);
-    ASSERT_FALSE(e) << "source " << topic << ": " << e->str();
-  }
+  ASSERT_EQ(make_source_topic(env, topic, 4), "");
   real::Scratch dir("tm-real-zombie-" + env.kafka_version);
   auto config = (dir / "route.yaml").string();
-  std::ofstream(config) << "route: {name: '" << topic << "'}\n"
-                        << "source: {name: source, bootstrap_servers: " << yaml_list(env.source.bootstrap) << "}\n"
-                        << "target: {name: target, bootstrap_servers: " << yaml_list(env.target.bootstrap) << "}\n"
-                        << "topics:\n  include:\n    - '" << topic << "'\n"
-                        << "commit_interval: 500ms\n"
-                        << "membership: {mode: group, session_timeout: 6s}\n"
-                        << "audit: {enabled: false}\n"
-                        << "limits: {request_timeout: 3s}\n"
-                        << "metrics: {listen: \"\"}\n";
+  std::ofstream(config) << member_yaml(env, topic, "{mode: group, session_timeout: 6s}", "{enabled: false}",
+                                     "limits: {request_timeout: 3s}\n");
   std::atomic<bool> stop_producing{false};
   std::thread producer([&] {
     for (uint64_t round = 0; !stop_producing; ++round) {
@@ -250,10 +250,7 @@ TEST(RealScaleOut, AFrozenMemberThawingAfterItsSessionExpiredWritesNothing) {
   });
   pid_t a = spawn_tiermirror({"run", "--config", config}, (dir / "a.stderr").string());
   pid_t b = spawn_tiermirror({"run", "--config", config}, (dir / "b.stderr").string());
-  struct Finally {
-    std::function<void()> f;
-    ~Finally() { f(); }
-  } cleanup{[&] {
+  real::AtScopeExit cleanup{[&] {
     for (pid_t p : {a, b})
       if (p > 0) {
         ::kill(p, SIGCONT);
@@ -304,6 +301,35 @@ TEST(RealScaleOut, AFrozenMemberThawingAfterItsSessionExpiredWritesNothing) {
   // Not asserted: whether the thawed member logs the fence depends on what runs first after
   // SIGCONT, its data path or librdkafka's loss and new assignment (which renews the fence);
   // the gate itself is proven by MockPipeline.AssignedPartitionsRunOnlyWhileTheFenceHolds...
+}
+
+// membership.mode none beside a member with membership.mode group (a rollout that switches
+// modes, a stray process): the none process would mirror the member's partitions a second time.
+// The broker refuses its simple-consumer commits while the group has members (UNKNOWN_MEMBER_ID);
+// it stops with exit 3 and a message naming the cause.
+TEST(RealScaleOut, AProcessWithoutMembershipStopsBesideGroupMembers) {
+  TIERMIRROR_REAL_ENV(env);
+  const std::string topic = real::unique_topic("beside");
+  ASSERT_EQ(make_source_topic(env, topic, 2), "");
+  real::Scratch dir("tm-real-beside-" + env.kafka_version);
+  std::ofstream(dir / "group.yaml") << member_yaml(env, topic, "{mode: group}", "{enabled: false}");
+  std::ofstream(dir / "none.yaml") << member_yaml(env, topic, "{mode: none}", "{enabled: false}");
+  pid_t member = spawn_tiermirror({"run", "--config", (dir / "group.yaml").string()}, (dir / "member.stderr").string());
+  real::AtScopeExit cleanup{[&] {
+    if (member > 0) {
+      ::kill(member, SIGKILL);
+      ::waitpid(member, nullptr, 0);
+    }
+  }};
+  for (int i = 0; i < 300 && count_of(read_file(dir / "member.stderr"), "partitions assigned by the group") == 0; ++i)
+    std::this_thread::sleep_for(milliseconds(100));
+  ASSERT_GT(count_of(read_file(dir / "member.stderr"), "partitions assigned by the group"), 0u)
+      << "logs in " << dir.dir;
+  auto r = run_command("timeout 60 " + std::string(TIERMIRROR_BINARY) + " run --config " + (dir / "none.yaml").string() +
+                       " 2>" + (dir / "none.stderr").string());
+  auto log = read_file(dir / "none.stderr");
+  EXPECT_EQ(r.status, 3) << log;
+  EXPECT_GT(count_of(log, "has active members (instances with membership.mode: group)"), 0u) << log;
 }
 
 }  // namespace
