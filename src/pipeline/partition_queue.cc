@@ -5,6 +5,12 @@
 
 namespace tiermirror::pipeline {
 
+bool PartitionQueue::ahead(int32_t a, int32_t b) {
+  // Sequences wrap at INT32_MAX: a is ahead of b when it is less than half the space after it.
+  int64_t d = (static_cast<int64_t>(a) - b) & std::numeric_limits<int32_t>::max();
+  return d > 0 && d < (int64_t{1} << 30);
+}
+
 int32_t PartitionQueue::advance(int32_t seq, int32_t n) {
   // Kafka's sequences wrap from INT32_MAX to 0 (DefaultRecordBatch.incrementSequence).
   int64_t next = static_cast<int64_t>(seq) + n;
@@ -37,6 +43,8 @@ QueuedBatch* PartitionQueue::take_next() {
     b.state = QueuedBatch::State::in_flight;
     b.attempts++;
     in_flight_++;
+    int32_t end = advance(b.sequence, b.records);
+    if (!sent_end_ || ahead(end, *sent_end_)) sent_end_ = end;
     return &b;
   }
   return nullptr;
@@ -75,6 +83,7 @@ void PartitionQueue::failed(uint64_t id) {
 void PartitionQueue::reset_sequences() {
   assert(in_flight_ == 0);
   next_sequence_ = 0;
+  sent_end_.reset();
   producer_confirmed_ = false;
   for (auto& b : q_) {
     if (b.state != QueuedBatch::State::queued || !b.send) continue;
@@ -108,9 +117,20 @@ std::vector<QueuedBatch> PartitionQueue::drop_unsent_tail() {
 }
 
 int32_t PartitionQueue::resume_sequence() const {
+  int32_t next = next_sequence_;
   for (const auto& b : q_)
-    if (b.state != QueuedBatch::State::acked && b.sequence >= 0) return b.sequence;
-  return next_sequence_;
+    if (b.state != QueuedBatch::State::acked && b.sequence >= 0) {
+      next = b.sequence;
+      break;
+    }
+  // Never below a sequence already sent: a send whose fate is unknown may have landed, and
+  // the next queue of this partition may start elsewhere (another group member moved the
+  // commit on): other data under that sequence would be taken by the broker for the landed
+  // batch and acknowledged without being stored (Kafka answers a duplicate of its last five
+  // batches with the original offset). A gap instead is answered OUT_OF_ORDER_SEQUENCE_NUMBER,
+  // which renews the producer id; the resume scan finds whatever did land.
+  if (sent_end_ && ahead(*sent_end_, next)) next = *sent_end_;
+  return next;
 }
 
 std::vector<QueuedBatch> PartitionQueue::drain() {

@@ -84,10 +84,10 @@ class PartitionQueue {
   std::vector<QueuedBatch> drop_unsent_tail();
   /// Removes every batch (a retired partition, once nothing is in flight). Returns them.
   std::vector<QueuedBatch> drain();
-  /// The sequence the broker expects next from this producer: the first unacknowledged
-  /// batch's, else the next unassigned one. A queue for the same partition created later
-  /// under the same producer id continues there (continue_sequence), so its batches are
-  /// in sequence, and a resend of what was never acknowledged is recognised as a duplicate.
+  /// Where a queue for the same partition, created later under the same producer id,
+  /// continues numbering (continue_sequence): the first unacknowledged batch's sequence, else
+  /// the next unassigned one, but never below a sequence already sent (a send of unknown fate
+  /// may have landed; see the .cc).
   int32_t resume_sequence() const;
   /// Starts numbering at `next` for a producer id the broker already knows on this partition.
   void continue_sequence(int32_t next) {
@@ -113,6 +113,7 @@ class PartitionQueue {
  private:
   QueuedBatch* find(uint64_t id);
   static int32_t advance(int32_t seq, int32_t n);
+  static bool ahead(int32_t a, int32_t b);
 
   int max_in_flight_;
   std::deque<QueuedBatch> q_;
@@ -120,6 +121,7 @@ class PartitionQueue {
   bool resend_pending_ = false;
   bool producer_confirmed_ = false;  // the broker acked a batch of the current producer id
   int32_t next_sequence_ = 0;
+  std::optional<int32_t> sent_end_;  // the sequence after the furthest one ever sent (this producer id)
   size_t bytes_ = 0;
   std::optional<SourceOffset> committed_next_;
 };
