@@ -2,6 +2,7 @@
 // reads on every Kafka version of the matrix.
 #include <gtest/gtest.h>
 
+#include "real_admin.h"
 #include "real_env.h"
 #include "tiermirror/app/mock_cluster.h"
 #include "tiermirror/app/readback.h"
@@ -32,7 +33,7 @@ TEST(RealKafka, NegotiatesVersionsAndReadsMetadataOnBothClusters) {
     // they hold every record produced.
     auto topic = real::unique_topic("wire");
     control::RdKafkaAdmin admin(control::AdminConnection{"real", bootstrap, "tiermirror-test", {}, {}});
-    ASSERT_FALSE(admin.create_topic(topic, 1, -1, {}, std::chrono::seconds(30)));
+    ASSERT_EQ(real::create_settled_topic(admin, topic, 1), "");  // every broker knows it before the producer asks
     app::TrafficOptions t;
     t.codec = "zstd";
     t.records = 300;
